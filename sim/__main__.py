@@ -1,0 +1,5 @@
+"""``python -m sim`` runs the ``microgov`` command."""
+
+from sim.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""The ``microgov`` command: a thin shell over the library; every command calls ``sim`` and prints.
+
+Errors a user can cause (bad scenario, bad option value, bad input file) end as one line on stderr and
+exit status 2; they never show a traceback. Other packages (the console) add commands through the
+``microgov.commands`` entry-point group, so this package never imports them.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import typer
+
+from sim.cli import common
+from sim.errors import MicrogovError
+
+app = typer.Typer(
+    name="microgov",
+    help="Simulate and operate neighbourhood-level request handling in a five-level governance structure.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+_registered: list[bool] = []
+
+
+def _register_commands() -> None:
+    if _registered:
+        return
+    _registered.append(True)
+    from sim.cli import scenario_cmds
+
+    scenario_cmds.register(app)
+    for ep in entry_points(group="microgov.commands"):
+        try:
+            ep.load()(app)
+        except Exception as exc:  # a broken plugin must not take the headless commands down with it
+            sys.stderr.write(f"warning: commands from '{ep.name}' are unavailable ({exc})\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_commands()
+    try:
+        app(args=argv, prog_name="microgov")
+    except MicrogovError as exc:
+        common.fail(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

@@ -1,0 +1,57 @@
+"""Shared fixtures: paths, the CLI run in-process, built default districts (once per session)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.scenario import load_scenario
+from sim.structure import District, build_district
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``microgov ARGS`` in this process; return exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_microgov(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``microgov`` command in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300
+    )
+
+
+@pytest.fixture(scope="session")
+def district_2020() -> District:
+    return build_district(load_scenario(SCENARIOS / "haigang-2020.toml"))
+
+
+@pytest.fixture(scope="session")
+def district_2019() -> District:
+    return build_district(load_scenario(SCENARIOS / "haigang-2019.toml"))
