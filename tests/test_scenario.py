@@ -267,7 +267,9 @@ def test_mutated_files_load_or_raise_scenario_error(fuzz_dir, data):
     source = GOOD if name == "small" else (SCENARIOS / name).read_text(encoding="utf-8")
     target = fuzz_dir / "mutant.toml"
     target.write_bytes(data.draw(mutated(source)))
-    overrides = data.draw(st.lists(st.from_regex(r"[a-z_.0-9S]{1,24}=[-\w\[\], .\"]{0,12}", fullmatch=True), max_size=2))
+    overrides = data.draw(
+        st.lists(st.from_regex(r"[a-z_.0-9S]{1,24}=[-\w\[\], .\"]{0,12}", fullmatch=True), max_size=2)
+    )
     try:
         result = load_scenario(target, overrides)
     except ScenarioError as exc:
