@@ -100,9 +100,10 @@ class District:
         return str(self.node(node)["level"])
 
     def parent(self, node: str) -> str | None:
-        self.node(node)
-        preds = list(self.graph.predecessors(node))
-        return preds[0] if preds else None
+        try:
+            return next(iter(self.graph.pred[node]), None)
+        except KeyError:
+            raise StructureError(f"no node '{node}' in the district") from None
 
     def children(self, node: str) -> list[str]:
         self.node(node)

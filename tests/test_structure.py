@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sim import brief
 from sim.brief import structure_figures
 from sim.errors import StructureError
-from sim.scenario import load_scenario
-from sim.scenario.schema import OfficeSpec, Scenario
+from sim.scenario import load_scenario, scenario_from_dict
+from sim.scenario.schema import Scenario
 from sim.structure import DISTRICT, GROUP_LEVELS, build_district, office_staff, split_by_weight
 from tests.conftest import ROOT, SCENARIOS
 
@@ -160,7 +160,7 @@ def test_split_by_weight_is_exact():
 
 
 def test_infeasible_sizes_raise_a_clear_error():
-    sc = Scenario(name="tiny", streets={"S1": OfficeSpec(residents=900)})
+    sc = scenario_from_dict({"name": "tiny", "streets": {"S1": {"residents": 900}}})
     with pytest.raises(StructureError, match="cannot be split"):
         build_district(sc)
 
@@ -172,11 +172,13 @@ def test_infeasible_sizes_raise_a_clear_error():
     towns=st.lists(st.integers(4_000, 15_000), max_size=2),
 )
 def test_random_small_districts_keep_the_invariants(seed, streets, towns):
-    sc = Scenario(
-        name="random",
-        seed=seed,
-        streets={f"S{i}": OfficeSpec(residents=r) for i, r in enumerate(streets, 1)},
-        towns={f"T{i}": OfficeSpec(residents=r) for i, r in enumerate(towns, 1)},
+    sc = scenario_from_dict(
+        {
+            "name": "random",
+            "seed": seed,
+            "streets": {f"S{i}": {"residents": r} for i, r in enumerate(streets, 1)},
+            "towns": {f"T{i}": {"residents": r} for i, r in enumerate(towns, 1)},
+        }
     )
     district = build_district(sc)
     check_invariants(district, sc)

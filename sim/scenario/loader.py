@@ -7,7 +7,9 @@ until everything has been checked, so a bad override never leaves a half-changed
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import re
 import tomllib
 import types
@@ -49,11 +51,35 @@ class Override:
         return f"--set {self.text}"
 
 
+DEFAULTS = Path(__file__).with_name("defaults.toml")
+
+
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
-    """Read ``path`` (following ``extends``), apply ``--set`` overrides and validate the result."""
-    layers = read_layers(path)
+    """Read ``path`` (following ``extends``), apply ``--set`` overrides and validate the result.
+
+    The built-in ``defaults.toml`` is the first layer of every scenario.
+    """
+    layers = [defaults_layer(), *read_layers(path)]
     layers += [override_layer(parse_override(text)) for text in overrides]
     return validate_layers(layers)
+
+
+def scenario_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Scenario:
+    """Validate a scenario given as plain data (over the defaults), e.g. one built in a notebook or test."""
+    layers = [defaults_layer(), Layer(source="<data>", data=dict(data))]
+    layers += [override_layer(parse_override(text)) for text in overrides]
+    return validate_layers(layers)
+
+
+@functools.cache
+def _defaults_data() -> tuple[str, dict[str, Any], dict[Key, int]]:
+    layer = read_file(DEFAULTS)
+    return layer.source, layer.data, layer.lines
+
+
+def defaults_layer() -> Layer:
+    source, data, lines = _defaults_data()
+    return Layer(source=f"built-in defaults ({source})", data=copy.deepcopy(data), lines=lines)
 
 
 def load_document(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 A scenario is a description of one district and how it is run, the way a planning department would
 write it down: how many residents each street and town serves, how grids, buildings and units are sized,
-who staffs which office. Every model forbids unknown keys so a typo is an error, not a silent default.
+who staffs which post and when, what residents ask for and how each kind of request is handled. Every
+model forbids unknown keys so a typo is an error, not a silent default. Default values live in one
+commented file, ``defaults.toml`` beside this module, which every scenario implicitly extends.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
@@ -35,19 +39,35 @@ def span(lo: int, hi: int) -> AfterValidator:
 
 Int = Annotated[int, Strict()]
 Pair = tuple[Int, Int]
-Float = Annotated[float, Strict()]
 Name = Annotated[str, Strict(), Field(min_length=1, max_length=80)]
+Text = Annotated[str, Strict(), Field(max_length=2000)]
 Ident = Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 OfficeId = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=24)]
 Staff = Annotated[int, Strict(), Field(ge=0, le=100_000)]
 Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Hours = Annotated[float, Strict(), Field(gt=0.0, le=100_000.0)]
+Weight = Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
+Bool = Annotated[bool, Strict()]
+
+Priority = Literal["special", "urgent", "ordinary"]
+PRIORITIES: tuple[Priority, ...] = ("special", "urgent", "ordinary")
+
+#: Post kinds, lowest first; rural posts play the part of the urban kind at the same depth.
+PostKind = Literal["unit", "building", "grid", "community", "street", "department", "district"]
+#: Neighbourhood levels a request can be settled at on triage, lowest first.
+SettleLevel = Literal["unit", "building", "grid", "community", "street", "district"]
+SETTLE_LEVELS: tuple[SettleLevel, ...] = ("unit", "building", "grid", "community", "street", "district")
+EntryLevel = Literal["unit", "grid", "street"]
+
+
+# --- the district -------------------------------------------------------------------------------------
 
 
 class DistrictSpec(Model):
     """The root of the hierarchy."""
 
-    name: Name = "海港区"
-    name_en: Name = "Haigang District"
+    name: Name
+    name_en: Name
 
 
 class DepartmentSpec(Model):
@@ -55,7 +75,7 @@ class DepartmentSpec(Model):
 
     name: Name
     name_en: Name
-    staff: Staff = 40
+    staff: Staff
 
 
 class OfficeSpec(Model):
@@ -70,29 +90,29 @@ class OfficeSpec(Model):
 class UrbanSpec(Model):
     """How a street's residents are organised: communities, grids, buildings, stair units."""
 
-    persons_per_household: Annotated[float, Strict(), Field(gt=0.5, le=10.0)] = 2.6
-    households_per_grid: Annotated[Pair, span(1, 5000)] = (300, 500)
-    grids_per_community: Annotated[Pair, span(1, 100)] = (5, 12)
-    households_per_unit: Annotated[Pair, span(1, 500)] = (10, 28)
-    units_per_building: Annotated[Pair, span(1, 50)] = (1, 5)
-    special_grids_per_100k: Annotated[float, Strict(), Field(ge=0.0, le=100.0)] = 3.5
-    special_grid_members: Annotated[Pair, span(1, 100_000)] = (200, 3000)
-    community_staff: Staff = 6
-    grid_staff: Staff = 2
+    persons_per_household: Annotated[float, Strict(), Field(gt=0.5, le=10.0)]
+    households_per_grid: Annotated[Pair, span(1, 5000)]
+    grids_per_community: Annotated[Pair, span(1, 100)]
+    households_per_unit: Annotated[Pair, span(1, 500)]
+    units_per_building: Annotated[Pair, span(1, 50)]
+    special_grids_per_100k: Annotated[float, Strict(), Field(ge=0.0, le=100.0)]
+    special_grid_members: Annotated[Pair, span(1, 100_000)]
+    community_staff: Staff
+    grid_staff: Staff
 
 
 class RuralSpec(Model):
     """How a town's residents are organised: villages, grids, committee members, villager representatives."""
 
-    persons_per_household: Annotated[float, Strict(), Field(gt=0.5, le=10.0)] = 3.0
-    households_per_village: Annotated[Pair, span(1, 20_000)] = (150, 600)
-    large_village_households: Annotated[int, Strict(), Field(ge=1, le=20_000)] = 400
-    grids_small_village: Annotated[Pair, span(1, 20)] = (1, 2)
-    grids_large_village: Annotated[Pair, span(1, 20)] = (2, 4)
-    households_per_representative: Annotated[Pair, span(1, 500)] = (14, 32)
-    representatives_per_member: Annotated[Pair, span(1, 50)] = (2, 4)
-    village_staff: Staff = 5
-    grid_staff: Staff = 1
+    persons_per_household: Annotated[float, Strict(), Field(gt=0.5, le=10.0)]
+    households_per_village: Annotated[Pair, span(1, 20_000)]
+    large_village_households: Annotated[int, Strict(), Field(ge=1, le=20_000)]
+    grids_small_village: Annotated[Pair, span(1, 20)]
+    grids_large_village: Annotated[Pair, span(1, 20)]
+    households_per_representative: Annotated[Pair, span(1, 500)]
+    representatives_per_member: Annotated[Pair, span(1, 50)]
+    village_staff: Staff
+    grid_staff: Staff
 
 
 class StaffingSpec(Model):
@@ -103,36 +123,281 @@ class StaffingSpec(Model):
     its own ``staff`` keeps it either way.
     """
 
-    allocation: Literal["flat", "by_population"] = "flat"
-    per_office: Staff = 11
+    allocation: Literal["flat", "by_population"]
+    per_office: Staff
     pool: Staff | None = None
     minimum: Staff = 1
 
 
-class Scenario(Model):
-    """A whole scenario: the district's structure and how it is staffed.
+# --- how requests are handled -------------------------------------------------------------------------
 
-    Streets, towns and departments are tables keyed by id (``[streets.S1]``, ``[departments.water]``);
-    the ids are the node ids of the governance graph, so ``--set streets.S1.staff=51`` reads as it acts.
+
+class Dist(Model):
+    """A time distribution in hours, named by family, mean and coefficient of variation (cv).
+
+    ``exponential`` has cv 1 by definition; ``fixed`` is always ``mean_h``.
+    """
+
+    family: Literal["lognormal", "gamma", "exponential", "fixed"]
+    mean_h: Annotated[float, Strict(), Field(ge=0.0, le=100_000.0)]
+    cv: Annotated[float, Strict(), Field(ge=0.0, le=20.0)] = 1.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Dist:
+        if self.family != "fixed" and self.mean_h <= 0:
+            raise ValueError(f"a {self.family} distribution needs mean_h > 0, found {self.mean_h}")
+        if self.family in ("lognormal", "gamma") and self.cv <= 0:
+            raise ValueError(f'a {self.family} distribution needs cv > 0 (use family = "fixed" for no spread)')
+        if self.family == "exponential" and self.cv != 1.0:
+            raise ValueError(f"an exponential distribution has cv = 1, found {self.cv}")
+        return self
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAYS_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$")
+_HOURS_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def _days(value: str) -> str:
+    for part in value.split(","):
+        if not _DAYS_RE.match(part.strip()):
+            raise ValueError(f'expected days like "mon-fri" or "sat,sun", found "{value}"')
+    return value
+
+
+def _hours(value: str) -> str:
+    m = _HOURS_RE.match(value)
+    if not m or int(m.group(1)) * 60 + int(m.group(2)) > 1440 or int(m.group(3)) * 60 + int(m.group(4)) > 1440:
+        raise ValueError(f'expected hours like "08:30-17:30" (past midnight: "22:00-06:00"), found "{value}"')
+    if value[:5] == value[6:]:
+        raise ValueError(f'an empty shift ("{value}"); use "00:00-24:00" for all day')
+    return value
+
+
+class Shift(Model):
+    """A block of the weekly calendar: on these days, between these hours, this many staff on duty.
+
+    ``share`` is a fraction of the post's staff (rounded, at least one while the post has staff);
+    ``count`` is a fixed number. Blocks that overlap add up.
+    """
+
+    days: Annotated[str, Strict(), AfterValidator(_days)] = "mon-sun"
+    hours: Annotated[str, Strict(), AfterValidator(_hours)] = "00:00-24:00"
+    share: Share | None = None
+    count: Staff | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Shift:
+        if (self.share is None) == (self.count is None):
+            raise ValueError("a shift sets exactly one of share (of the post's staff) or count")
+        return self
+
+
+class PostSpec(Model):
+    """One kind of post: when its people are on duty and how long they take.
+
+    ``staff`` is used where the graph gives a post no staff of its own (volunteer unit and building
+    leaders, the district command centre). ``response_delay`` is the time before a volunteer notices a
+    new message, scaled per priority by ``response_delay_factor`` (an alarming message is read sooner).
+    ``handling`` is the staff time a request takes here unless its category says otherwise.
+    """
+
+    on_duty: tuple[Shift, ...] = Field(min_length=1)
+    staff: Staff | None = None
+    response_delay: Dist | None = None
+    response_delay_factor: dict[Priority, Annotated[float, Strict(), Field(ge=0.0, le=10.0)]] = Field(
+        default_factory=dict
+    )
+    handling: Dist
+
+
+class PostsSpec(Model):
+    """Every kind of post, lowest first. Rural posts use the urban kind at the same depth."""
+
+    unit: PostSpec
+    building: PostSpec
+    grid: PostSpec
+    community: PostSpec
+    street: PostSpec
+    department: PostSpec
+    district: PostSpec
+
+
+class CategorySpec(Model):
+    """A kind of request (a broken street light, a lost elderly person) and how it is usually handled.
+
+    ``settle`` gives, per level, the chance that a post there settles a request on triage (for requests
+    that do not need the department); ``needs_department`` is the share that needs ``department``, which
+    posts from ``refer_from`` up pass on with a named handler. A department solves ``department_solves``
+    of what it gets; the rest goes back up for study.
     """
 
     name: Name
-    description: Annotated[str, Strict()] = ""
-    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
-    district: DistrictSpec = DistrictSpec()
-    departments: dict[Ident, DepartmentSpec] = Field(default_factory=dict)
-    streets: dict[OfficeId, OfficeSpec] = Field(default_factory=dict)
-    towns: dict[OfficeId, OfficeSpec] = Field(default_factory=dict)
-    urban: UrbanSpec = UrbanSpec()
-    rural: RuralSpec = RuralSpec()
-    staffing: StaffingSpec = StaffingSpec()
+    name_en: Name
+    share: Share
+    priority: Priority
+    department: Ident
+    needs_department: Share
+    refer_from: Literal["grid", "community", "street"] = "street"
+    settle: dict[SettleLevel, Share]
+    handling: dict[SettleLevel, Dist] = Field(default_factory=dict)
+    department_handling: Dist
+    department_lead: Dist | None = None
+    department_solves: Share
+    entry: dict[EntryLevel, Share] | None = None
 
     @model_validator(mode="after")
-    def _ids_unique(self) -> Scenario:
+    def _entry_adds_up(self) -> CategorySpec:
+        if self.entry is not None and abs(sum(self.entry.values()) - 1.0) > 1e-6:
+            raise ValueError(f"entry shares must add up to 1, found {sum(self.entry.values()):g}")
+        return self
+
+
+Profile24 = Annotated[tuple[Weight, ...], Field(min_length=24, max_length=24)]
+Profile7 = Annotated[tuple[Weight, ...], Field(min_length=7, max_length=7)]
+
+
+class ArrivalSpec(Model):
+    """How often residents ask, when, and through which channel.
+
+    Every unit's households raise requests at ``requests_per_resident_year`` per resident (the one
+    number that scales the whole load), shaped by the hour-of-day and day-of-week profiles (relative
+    weights, normalised), split by the categories' shares. Members of special grids raise
+    ``requests_per_member_year`` each.
+    """
+
+    requests_per_resident_year: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
+    requests_per_member_year: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
+    hour_profile: Profile24
+    weekday_profile: Profile7
+    entry: dict[EntryLevel, Share]
+
+    @model_validator(mode="after")
+    def _shapes(self) -> ArrivalSpec:
+        if not any(self.hour_profile) or not any(self.weekday_profile):
+            raise ValueError("an arrival profile needs at least one weight above 0")
+        total = sum(self.entry.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"arrivals.entry shares must add up to 1, found {total:g}")
+        return self
+
+
+class DeadlineSpec(Model):
+    """Response and resolution deadlines of one priority, in hours from arrival."""
+
+    response_h: Hours
+    resolution_h: Hours
+
+
+class DeadlinesSpec(Model):
+    """Response and resolution deadlines per priority."""
+
+    special: DeadlineSpec
+    urgent: DeadlineSpec
+    ordinary: DeadlineSpec
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeadlinesSpec:
+        for name in PRIORITIES:
+            spec: DeadlineSpec = getattr(self, name)
+            if spec.response_h > spec.resolution_h:
+                raise ValueError(
+                    f"{name}: the response deadline ({spec.response_h:g} h) is after the resolution deadline "
+                    f"({spec.resolution_h:g} h)"
+                )
+        return self
+
+
+PathLevel = Literal["unit", "building", "grid", "community", "street"]
+
+
+def _path(value: tuple[str, ...]) -> tuple[str, ...]:
+    order = [SETTLE_LEVELS.index(v) for v in value]
+    if order != sorted(set(order)):
+        raise ValueError(f"levels of an escalation path go up, each once, found {list(value)}")
+    if "street" not in value:
+        raise ValueError(f"an escalation path ends at the street (or town) office, found {list(value)}")
+    return value
+
+
+class EscalationSpec(Model):
+    """Where a request goes when a post sends it up, and when that happens on its own.
+
+    ``path`` lists, per priority, the levels a request passes through on the way up (特事特办: a special
+    request goes from the unit's group straight to the street's command centre); above the street is
+    always the district. With ``auto``, a request still waiting unanswered at its response deadline is
+    sent up the same path, and again after each further response period, up to ``auto_top``.
+    """
+
+    auto: Bool
+    auto_top: Literal["grid", "community", "street"]
+    path: dict[Priority, Annotated[tuple[PathLevel, ...], AfterValidator(_path)]]
+
+
+class ClockSpec(Model):
+    """The simulated calendar: when the run starts, how long it lasts, what is warm-up."""
+
+    start: dt.date
+    days: Annotated[float, Strict(), Field(gt=0.0, le=3660.0)]
+    warmup_days: Annotated[float, Strict(), Field(ge=0.0, le=3660.0)] = 0.0
+    sample_h: Annotated[float, Strict(), Field(gt=0.0, le=168.0)] = 1.0
+
+
+class SatisfactionSpec(Model):
+    """The satisfaction model: each closed request scores between 0 and 1 (see the README)."""
+
+    on_time: Share
+    late_response_factor: Share
+    half_life_deadlines: Annotated[float, Strict(), Field(gt=0.0, le=100.0)]
+
+
+class Scenario(Model):
+    """A whole scenario: the district's structure, its staffing, and how requests arrive and are handled.
+
+    Streets, towns, departments and categories are tables keyed by id (``[streets.S1]``,
+    ``[departments.water]``); street, town and department ids are the node ids of the governance graph,
+    so ``--set streets.S1.staff=51`` reads as it acts.
+    """
+
+    name: Name
+    description: Text = ""
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
+    district: DistrictSpec
+    departments: dict[Ident, DepartmentSpec]
+    streets: dict[OfficeId, OfficeSpec] = Field(default_factory=dict)
+    towns: dict[OfficeId, OfficeSpec] = Field(default_factory=dict)
+    urban: UrbanSpec
+    rural: RuralSpec
+    staffing: StaffingSpec
+    clock: ClockSpec
+    arrivals: ArrivalSpec
+    categories: dict[Ident, CategorySpec]
+    posts: PostsSpec
+    deadlines: DeadlinesSpec
+    escalation: EscalationSpec
+    satisfaction: SatisfactionSpec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
         seen: dict[str, str] = {}
         for section in ("departments", "streets", "towns"):
             for key in getattr(self, section):
                 if key in seen or key == "district":
                     raise ValueError(f"id '{key}' is used twice (in {seen.get(key, 'the district')} and {section})")
                 seen[key] = section
+        for cid, cat in self.categories.items():
+            if cat.share > 0 and cat.department not in self.departments:
+                known = ", ".join(self.departments) or "none"
+                raise ValueError(f"categories.{cid}.department: no department '{cat.department}' (known: {known})")
+        shares = sum(c.share for c in self.categories.values())
+        if self.categories and abs(shares - 1.0) > 1e-6:
+            raise ValueError(f"category shares must add up to 1, found {shares:g}")
+        if self.clock.warmup_days >= self.clock.days:
+            raise ValueError(
+                f"clock.warmup_days ({self.clock.warmup_days:g}) must be shorter than clock.days ({self.clock.days:g})"
+            )
         return self
+
+    def deadline(self, priority: Priority) -> DeadlineSpec:
+        spec: DeadlineSpec = getattr(self.deadlines, priority)
+        return spec

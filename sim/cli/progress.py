@@ -1,0 +1,24 @@
+"""A progress bar on stderr for long work, shown only to a person at a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+@contextmanager
+def progress_bar(description: str, total: float = 1.0, *, count: bool = False) -> Iterator[Callable[[float], None]]:
+    """Yield ``update(done)``; ``done`` runs from 0 to ``total``. Silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    columns = [TextColumn("{task.description}"), BarColumn()]
+    columns.append(MofNCompleteColumn() if count else TextColumn("{task.percentage:>3.0f}%"))
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)

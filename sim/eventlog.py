@@ -1,0 +1,211 @@
+"""The event log: every state change of every request, like the audit trail of a case-handling platform.
+
+Rows are written to Parquet in batches while the engine runs, so memory stays flat however long the run.
+The first four columns carry the XES standard names (``case:concept:name``, ``concept:name``,
+``time:timestamp``, ``org:resource``), so process-mining tools (pm4py, Disco, ProM) read the file as it
+is; the rest are the domain's own: request id, time in hours, post level, actor, category, priority and a
+detail. The file's metadata holds the run's parameters and the whole resolved scenario, so a replay can
+rebuild the district without the original files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sim.errors import MicrogovError
+
+ACTIVITIES = (
+    "arrived",
+    "queued",
+    "started",
+    "settled",
+    "passed",
+    "escalated",
+    "returned",
+    "resolved",
+    "abandoned",
+    "deadline missed",
+)
+(ARRIVED, QUEUED, STARTED, SETTLED, PASSED, ESCALATED, RETURNED, RESOLVED, ABANDONED, MISSED) = range(len(ACTIVITIES))
+
+BATCH_ROWS = 200_000
+META_KEY = b"microgov"
+
+SCHEMA_FIELDS = [
+    ("case:concept:name", pa.string()),
+    ("concept:name", pa.dictionary(pa.int8(), pa.string())),
+    ("time:timestamp", pa.timestamp("ms")),
+    ("org:resource", pa.dictionary(pa.int32(), pa.string())),
+    ("request_id", pa.int64()),
+    ("time_h", pa.float64()),
+    ("level", pa.dictionary(pa.int8(), pa.string())),
+    ("actor", pa.dictionary(pa.int8(), pa.string())),
+    ("handler", pa.int32()),
+    ("category", pa.dictionary(pa.int16(), pa.string())),
+    ("priority", pa.dictionary(pa.int8(), pa.string())),
+    ("detail", pa.dictionary(pa.int32(), pa.string())),
+]
+
+#: Friendly names the reader gives the standard columns.
+FRIENDLY = {
+    "case:concept:name": "case_id",
+    "concept:name": "activity",
+    "time:timestamp": "timestamp",
+    "org:resource": "post",
+}
+
+
+class EventLogError(MicrogovError):
+    """An event log cannot be written or read (missing, not Parquet, not written by microgov)."""
+
+
+class EventLog:
+    """Buffers rows as tuples of small integer codes and writes them to Parquet in batches.
+
+    A row is ``(request_id, time_h, activity, post, actor, handler, category, priority, detail)``;
+    the engine appends rows to :attr:`rows` directly (one append per row keeps a year's run fast) and
+    calls :meth:`maybe_flush` from time to time.
+
+    The file is written under a temporary name and renamed into place on :meth:`close`, so an
+    interrupted run never leaves a truncated log where a complete one is expected.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        posts: Sequence[str],
+        post_levels: Sequence[int],
+        levels: Sequence[str],
+        actors: Sequence[str],
+        categories: Sequence[str],
+        priorities: Sequence[str],
+        start: dt.datetime,
+        metadata: dict[str, Any],
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        self.batch_rows = batch_rows
+        self._posts = pa.array(list(posts), pa.string())
+        self._post_levels = pa.array(list(post_levels), pa.int8())
+        self._levels = pa.array(list(levels), pa.string())
+        self._actors = pa.array(list(actors), pa.string())
+        self._categories = pa.array(list(categories), pa.string())
+        self._priorities = pa.array(list(priorities), pa.string())
+        self._activities = pa.array(list(ACTIVITIES), pa.string())
+        self._start_ms = int(start.replace(tzinfo=dt.UTC).timestamp() * 1000)
+        self.details: dict[str, int] = {"": 0}
+        schema = pa.schema(SCHEMA_FIELDS, metadata={META_KEY: json.dumps(metadata, default=str).encode()})
+        self.schema = schema
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+        except OSError as exc:
+            raise EventLogError(f"{self.path}: cannot write the event log ({exc.strerror})") from None
+        self.written = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.rows: list[tuple[int, float, int, int, int, int, int, int, int]] = []
+        self.append = self.rows.append
+
+    def detail_code(self, text: str) -> int:
+        code = self.details.get(text)
+        if code is None:
+            code = self.details[text] = len(self.details)
+        return code
+
+    def emit(
+        self, rid: int, t: float, act: int, post: int, actor: int, handler: int, cat: int, prio: int, det: int
+    ) -> None:
+        self.append((rid, t, act, post, actor, handler, cat, prio, det))
+
+    def maybe_flush(self) -> None:
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows or self._writer is None:
+            return
+        rid_l, t_l, act_l, post_l, actor_l, handler_l, cat_l, prio_l, det_l = zip(*self.rows, strict=True)
+        rid = pa.array(rid_l, pa.int64())
+        t = pa.array(t_l, pa.float64())
+        post = pa.array(post_l, pa.int32())
+        ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)
+        details = pa.array(sorted(self.details, key=self.details.__getitem__), pa.string())
+        columns = [
+            pc.cast(rid, pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(act_l, pa.int8()), self._activities),
+            pc.cast(ms, pa.timestamp("ms")),
+            pa.DictionaryArray.from_arrays(post, self._posts),
+            rid,
+            t,
+            pa.DictionaryArray.from_arrays(pc.take(self._post_levels, post), self._levels),
+            pa.DictionaryArray.from_arrays(pa.array(actor_l, pa.int8()), self._actors),
+            pa.array(handler_l, pa.int32()),
+            pa.DictionaryArray.from_arrays(pa.array(cat_l, pa.int16()), self._categories),
+            pa.DictionaryArray.from_arrays(pa.array(prio_l, pa.int8()), self._priorities),
+            pa.DictionaryArray.from_arrays(pa.array(det_l, pa.int32()), details),
+        ]
+        self._writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
+        self.written += len(self.rows)
+        self._reset()
+
+    def close(self) -> None:
+        """Write what is buffered and move the finished file into place."""
+        if self._writer is None:
+            return
+        self.flush()
+        self._writer.close()
+        self._writer = None
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop a log that will not be finished (the run failed)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def _open(path: str | Path) -> pq.ParquetFile:
+    p = Path(path)
+    if not p.is_file():
+        raise EventLogError(f"{p}: no such event log")
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise EventLogError(f"{p}: not a Parquet event log ({exc})") from None
+    meta = pf.schema_arrow.metadata or {}
+    if META_KEY not in meta:
+        raise EventLogError(f"{p}: a Parquet file, but not an event log written by microgov run --events")
+    return pf
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The run's parameters and resolved scenario, as stored in the log."""
+    meta = _open(path).schema_arrow.metadata or {}
+    data: dict[str, Any] = json.loads(meta[META_KEY])
+    return data
+
+
+def read_events(path: str | Path, columns: Sequence[str] | None = None, friendly: bool = True) -> Any:
+    """The whole log as a pandas DataFrame (standard columns renamed to friendly names unless asked not to)."""
+    table = _open(path).read(columns=list(columns) if columns else None)
+    df = table.to_pandas()
+    return df.rename(columns=FRIENDLY) if friendly else df
+
+
+def iter_batches(path: str | Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The log in record batches, for logs too large to load at once."""
+    yield from _open(path).iter_batches(batch_size=batch_rows)
