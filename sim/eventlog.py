@@ -1,11 +1,13 @@
 """The event log: every state change of every request, like the audit trail of a case-handling platform.
 
 Rows are written to Parquet in batches while the engine runs, so memory stays flat however long the run.
-The first four columns carry the XES standard names (``case:concept:name``, ``concept:name``,
-``time:timestamp``, ``org:resource``), so process-mining tools (pm4py, Disco, ProM) read the file as it
-is; the rest are the domain's own: request id, time in hours, post level, actor, category, priority and a
-detail. The file's metadata holds the run's parameters and the whole resolved scenario, so a replay can
-rebuild the district without the original files.
+The first four columns carry the XES standard names (``case:concept:name`` holds the request id,
+``concept:name`` the activity, ``time:timestamp``, ``org:resource`` the post's node id), so
+process-mining tools (pm4py, Disco, ProM) read the file as it is; the rest are the domain's own: time in
+hours, post level, actor, handler, category, priority and a detail. The reader renames the standard
+columns to ``request_id``, ``activity``, ``timestamp`` and ``post``. The file's metadata holds the run's
+parameters and the whole resolved scenario, so a replay can rebuild the district without the original
+files.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -41,11 +44,10 @@ BATCH_ROWS = 200_000
 META_KEY = b"microgov"
 
 SCHEMA_FIELDS = [
-    ("case:concept:name", pa.string()),
+    ("case:concept:name", pa.int64()),
     ("concept:name", pa.dictionary(pa.int8(), pa.string())),
     ("time:timestamp", pa.timestamp("ms")),
     ("org:resource", pa.dictionary(pa.int32(), pa.string())),
-    ("request_id", pa.int64()),
     ("time_h", pa.float64()),
     ("level", pa.dictionary(pa.int8(), pa.string())),
     ("actor", pa.dictionary(pa.int8(), pa.string())),
@@ -55,9 +57,24 @@ SCHEMA_FIELDS = [
     ("detail", pa.dictionary(pa.int32(), pa.string())),
 ]
 
+#: How rows are buffered before a batch is written.
+ROW = np.dtype(
+    [
+        ("rid", "i8"),
+        ("t", "f8"),
+        ("act", "i1"),
+        ("post", "i4"),
+        ("actor", "i1"),
+        ("handler", "i4"),
+        ("cat", "i2"),
+        ("prio", "i1"),
+        ("det", "i4"),
+    ]
+)
+
 #: Friendly names the reader gives the standard columns.
 FRIENDLY = {
-    "case:concept:name": "case_id",
+    "case:concept:name": "request_id",
     "concept:name": "activity",
     "time:timestamp": "timestamp",
     "org:resource": "post",
@@ -109,7 +126,13 @@ class EventLog:
         self.schema = schema
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+                self.tmp,
+                schema,
+                compression="zstd",
+                use_dictionary=[name for name, kind in SCHEMA_FIELDS if pa.types.is_dictionary(kind)],
+                write_statistics=["case:concept:name", "time:timestamp", "time_h"],
+            )
         except OSError as exc:
             raise EventLogError(f"{self.path}: cannot write the event log ({exc.strerror})") from None
         self.written = 0
@@ -137,25 +160,23 @@ class EventLog:
     def flush(self) -> None:
         if not self.rows or self._writer is None:
             return
-        rid_l, t_l, act_l, post_l, actor_l, handler_l, cat_l, prio_l, det_l = zip(*self.rows, strict=True)
-        rid = pa.array(rid_l, pa.int64())
-        t = pa.array(t_l, pa.float64())
-        post = pa.array(post_l, pa.int32())
+        rows = np.array(self.rows, dtype=ROW)
+        t = pa.array(rows["t"])
+        post = pa.array(rows["post"])
         ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)
         details = pa.array(sorted(self.details, key=self.details.__getitem__), pa.string())
         columns = [
-            pc.cast(rid, pa.string()),
-            pa.DictionaryArray.from_arrays(pa.array(act_l, pa.int8()), self._activities),
+            pa.array(rows["rid"]),
+            pa.DictionaryArray.from_arrays(pa.array(rows["act"]), self._activities),
             pc.cast(ms, pa.timestamp("ms")),
             pa.DictionaryArray.from_arrays(post, self._posts),
-            rid,
             t,
             pa.DictionaryArray.from_arrays(pc.take(self._post_levels, post), self._levels),
-            pa.DictionaryArray.from_arrays(pa.array(actor_l, pa.int8()), self._actors),
-            pa.array(handler_l, pa.int32()),
-            pa.DictionaryArray.from_arrays(pa.array(cat_l, pa.int16()), self._categories),
-            pa.DictionaryArray.from_arrays(pa.array(prio_l, pa.int8()), self._priorities),
-            pa.DictionaryArray.from_arrays(pa.array(det_l, pa.int32()), details),
+            pa.DictionaryArray.from_arrays(pa.array(rows["actor"]), self._actors),
+            pa.array(rows["handler"]),
+            pa.DictionaryArray.from_arrays(pa.array(rows["cat"]), self._categories),
+            pa.DictionaryArray.from_arrays(pa.array(rows["prio"]), self._priorities),
+            pa.DictionaryArray.from_arrays(pa.array(rows["det"]), details),
         ]
         self._writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
         self.written += len(self.rows)

@@ -187,8 +187,9 @@ class Metrics:
             self.series_kind[k].append(n)
 
     def busy(self, kind: int, tracked: int, start: float, end: float) -> None:
-        """Staff time from ``start`` to ``end``, counted inside the measured window only; ``tracked`` is
-        the index of a post reported on its own (a street or town office, a department), or -1."""
+        """Staff time from ``start`` to ``end`` (booked when the work starts, its length known), counted
+        inside the measured window only; ``tracked`` is the index of a post reported on its own (a street
+        or town office, a department), or -1."""
         lo = start if start > self.start_h else self.start_h
         hi = end if end < self.end_h else self.end_h
         if hi > lo:

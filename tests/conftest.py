@@ -55,3 +55,30 @@ def district_2020() -> District:
 @pytest.fixture(scope="session")
 def district_2019() -> District:
     return build_district(load_scenario(SCENARIOS / "haigang-2019.toml"))
+
+
+@dataclass
+class LoggedRun:
+    kpis: dict
+    events: object  # pandas DataFrame
+    path: Path
+    district: District
+
+
+def logged_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, days: float, sets: tuple[str, ...] = ()
+) -> LoggedRun:
+    from sim.engine import simulate
+    from sim.eventlog import read_events
+
+    scenario = load_scenario(SCENARIOS / name, list(sets))
+    district = build_district(scenario)
+    path = tmp_path_factory.mktemp("runs") / f"{name}.parquet"
+    result = simulate(scenario, days=days, events=path, district=district)
+    return LoggedRun(result.kpis, read_events(path), path, district)
+
+
+@pytest.fixture(scope="session")
+def run_2019_logged(tmp_path_factory: pytest.TempPathFactory) -> LoggedRun:
+    """Two days of the 2019 district (long queues at the largest street), with its event log."""
+    return logged_run(tmp_path_factory, "haigang-2019.toml", 2.0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
+import tomli_w
 import typer
 
 from sim.brief import Figure, structure_figures
@@ -13,15 +15,27 @@ from sim.scenario import load_scenario
 from sim.structure import TIER, build_district
 
 
-def check(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOption = False) -> None:
+def check(
+    file: ScenarioArg,
+    overrides: SetOption = None,
+    dump: Annotated[
+        bool, typer.Option("--dump", help="Print the scenario with its extends chain, defaults and --set applied.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Validate a scenario file (and its [bold]extends[/] chain and [bold]--set[/] overrides) without running it.
 
     Exit status 0 when valid; otherwise one line per problem naming the file, line, field, what was
     expected and what was found, and exit status 2.
 
-    [dim]Example: microgov check scenarios/haigang-2020.toml --set staffing.per_office=50[/]
+    [dim]Examples:
+      microgov check scenarios/haigang-2020.toml --set staffing.per_office=50
+      microgov check scenarios/haigang-2020.toml --dump > resolved.toml[/]
     """
     sc = load_scenario(file, overrides or [])
+    if dump:
+        sys.stdout.write(tomli_w.dumps(_without_none(sc.model_dump(mode="python"))))
+        return
     summary = {
         "file": str(file),
         "name": sc.name,
@@ -37,6 +51,15 @@ def check(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOption = 
         f"[green]ok[/] {file}: {sc.name} ({summary['streets']} streets, {summary['towns']} towns, "
         f"{summary['departments']} departments)"
     )
+
+
+def _without_none(value: Any) -> Any:
+    """TOML has no null: leave unset optional values out."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def structure(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOption = False) -> None:

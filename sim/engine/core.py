@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from sim.engine.network import (
     DEPARTMENT_K,
@@ -40,6 +40,19 @@ from sim.policies import ESCALATE, PASS, SETTLE
 
 NOTICING, WAITING, SERVING, AWAY, CLOSED = range(5)
 INF = math.inf
+
+
+class Call(Timeout):
+    """A timeout that calls ``fn(event)`` when it fires: SimPy's Timeout with its callback given up
+    front, the engine's one kind of scheduled event."""
+
+    def __init__(self, env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
+        self.env = env
+        self.callbacks = [fn]
+        self._value = value
+        self._delay = delay
+        self._ok = True
+        env.schedule(self, NORMAL, delay)
 
 
 class Request:
@@ -137,7 +150,6 @@ class Engine:
             sample_h=sample_h or 0.0,
         )
         self.where = [0] * len(KINDS)
-        self.serving: dict[int, tuple[Post, float]] = {}
         self.next_id = 0
         self.scheduled = 0
         self.cum_weights = np.cumsum(net.weights)
@@ -221,11 +233,11 @@ class Engine:
                 need.tolist(),
                 strict=True,
             ):
-                Timeout(env, rec[0] - now, rec).callbacks.append(arrive)
+                Call(env, rec[0] - now, rec, arrive)
             self.scheduled += n
         more = self.max_arrivals is None or self.scheduled < self.max_arrivals
         if more and first + hours < self.end_h:
-            Timeout(env, first + hours - env.now, first + hours).callbacks.append(self._block)
+            Call(env, first + hours - env.now, first + hours, self._block)
         if self.log is not None:
             self.log.maybe_flush()
             self._row = self.log.append
@@ -258,7 +270,7 @@ class Engine:
         if self._row:
             self._row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, prio, 0))
         if net.resp_len[prio] < INF:
-            Timeout(self.env, net.resp_len[prio], req).callbacks.append(self._response_due)
+            Call(self.env, net.resp_len[prio], req, self._response_due)
         if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
             m.end_h = t
             self.end_h = t
@@ -280,7 +292,7 @@ class Engine:
             self._row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
         if post.delay is not None:
             req.state = NOTICING
-            Timeout(self.env, post.delay[req.prio](), (req, req.ver)).callbacks.append(self._noticed)
+            Call(self.env, post.delay[req.prio](), (req, req.ver), self._noticed)
         else:
             req.state = WAITING
             post.q[req.prio].append((req, req.ver))
@@ -320,7 +332,7 @@ class Engine:
             rise = post.cal.next_rise(now)
             if rise < INF:
                 post.wake = rise
-                Timeout(self.env, rise - now, post).callbacks.append(self._wake)
+                Call(self.env, rise - now, post, self._wake)
 
     def _wake(self, ev: Any) -> None:
         post = ev._value
@@ -340,25 +352,22 @@ class Engine:
                 self.metrics.waited[post.kind] += 1
         if self._row:
             self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
-        self.serving[req.id] = (post, now)
-        Timeout(
-            self.env, self.net.categories[req.cat].handling[post.kind](), (req, post, server, now)
-        ).callbacks.append(self._done)
+        took = self.net.categories[req.cat].handling[post.kind]()
+        self.metrics.busy(post.kind, post.track, now, now + took)
+        Call(self.env, took, (req, post, server), self._done)
 
     def _done(self, ev: Any) -> None:
-        req, post, server, started = ev._value
+        req, post, server = ev._value
         now = self.env.now
         post.busy -= 1
         post.free.append(server)
-        del self.serving[req.id]
-        self.metrics.busy(post.kind, post.track, started, now)
         if post.kind == DEPARTMENT_K:
             lead = self.net.categories[req.cat].lead
             if lead is None:
                 self._department_outcome(req, post)
             else:
                 req.state = AWAY
-                Timeout(self.env, lead(), (req, post)).callbacks.append(self._lead_over)
+                Call(self.env, lead(), (req, post), self._lead_over)
         else:
             self._triage(req, post, server, now)
         self._dispatch(post)
@@ -485,14 +494,14 @@ class Engine:
             self._enter(req, post.up[req.prio])
             below_top = req.post.level < net.escalate_top
         if net.auto_escalate and below_top:
-            Timeout(env, net.resp_len[req.prio], req).callbacks.append(self._response_due)
+            Call(env, net.resp_len[req.prio], req, self._response_due)
         else:
             self._arm_resolution(req)
 
     def _arm_resolution(self, req: Request) -> None:
         wait = req.res_due - self.env.now
         if 0 < wait < INF:
-            Timeout(self.env, wait, req).callbacks.append(self._resolution_due)
+            Call(self.env, wait, req, self._resolution_due)
 
     def _resolution_due(self, ev: Any) -> None:
         req = ev._value
@@ -509,7 +518,7 @@ class Engine:
         self.metrics.sample(self.env.now, self.where)
         nxt = self.env.now + (self.sample_h or 1.0)
         if nxt <= self.end_h:
-            Timeout(self.env, nxt - self.env.now).callbacks.append(self._sample)
+            Call(self.env, nxt - self.env.now, None, self._sample)
 
     def run(self, progress: Callable[[float], None] | None = None) -> Metrics:
         """Run to the end; ``progress`` is called with the fraction done after each simulated day.
@@ -530,9 +539,9 @@ class Engine:
 
     def _run(self, progress: Callable[[float], None] | None) -> None:
         env = self.env
-        Timeout(env, 0.0, 0).callbacks.append(self._block)
+        Call(env, 0.0, 0, self._block)
         if self.sample_h:
-            Timeout(env, 0.0).callbacks.append(self._sample)
+            Call(env, 0.0, None, self._sample)
         if self.max_arrivals is None:
             day = 0.0
             while day < self.end_h:
@@ -548,8 +557,8 @@ class Engine:
     def _finish(self) -> None:
         m = self.metrics
         end = self.end_h
-        for post, started in self.serving.values():
-            m.busy(post.kind, post.track, started, end)
+        if self.sample_h and (not m.series_t or m.series_t[-1] < end) and end < INF:
+            m.sample(end, self.where)
         m.end_h = end
         seen: dict[int, float] = {}
         for post in self.net.posts:
