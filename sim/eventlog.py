@@ -37,8 +37,25 @@ ACTIVITIES = (
     "resolved",
     "abandoned",
     "deadline missed",
+    "whistled",
+    "reported",
+    "handed off",
 )
-(ARRIVED, QUEUED, STARTED, SETTLED, PASSED, ESCALATED, RETURNED, RESOLVED, ABANDONED, MISSED) = range(len(ACTIVITIES))
+(
+    ARRIVED,
+    QUEUED,
+    STARTED,
+    SETTLED,
+    PASSED,
+    ESCALATED,
+    RETURNED,
+    RESOLVED,
+    ABANDONED,
+    MISSED,
+    WHISTLED,
+    REPORTED,
+    HANDED_OFF,
+) = range(len(ACTIVITIES))
 
 BATCH_ROWS = 200_000
 META_KEY = b"microgov"

@@ -124,6 +124,7 @@ class Metrics:
         kinds: Sequence[str],
         offices: Sequence[str],
         departments: Sequence[str] = (),
+        grid_types: Sequence[str] = (),
         start_h: float,
         end_h: float,
         sample_h: float,
@@ -147,6 +148,19 @@ class Metrics:
         self.busy_post = [0.0] * len(self.tracked)
         self.available_kind = [0.0] * len(kinds)
         self.available_post = [0.0] * len(self.tracked)
+        self.grid_types = list(grid_types)
+        self.grid_wait = [Histogram() for _ in grid_types]
+        self.busy_grid = [0.0] * len(grid_types)
+        self.available_grid = [0.0] * len(grid_types)
+        self.grid_mode = "merged"
+        self.misrouted = 0
+        self.handoffs = 0
+        self.whistles = 0
+        self.summons = 0
+        self.summons_met = 0
+        self.problems_by_whistle = 0
+        self.repeat_requests = 0
+        self.injected = 0
         self.escalations_to_district = 0
         self.auto_escalations = 0
         self.missed_response = 0
@@ -186,7 +200,7 @@ class Metrics:
         for k, n in enumerate(where):
             self.series_kind[k].append(n)
 
-    def busy(self, kind: int, tracked: int, start: float, end: float) -> None:
+    def busy(self, kind: int, tracked: int, start: float, end: float, gtype: int = -1) -> None:
         """Staff time from ``start`` to ``end`` (booked when the work starts, its length known), counted
         inside the measured window only; ``tracked`` is the index of a post reported on its own (a street
         or town office, a department), or -1."""
@@ -196,6 +210,8 @@ class Metrics:
             self.busy_kind[kind] += hi - lo
             if tracked >= 0:
                 self.busy_post[tracked] += hi - lo
+            if gtype >= 0:
+                self.busy_grid[gtype] += hi - lo
 
     # --- results -----------------------------------------------------------------------------------
 
@@ -239,6 +255,18 @@ class Metrics:
         util_dept = dict(zip(self.departments, util_post[n_off:], strict=True))
         waits = {k: {**h.summary(), "n": h.n} for k, h in zip(self.kinds, self.wait, strict=True) if h.n}
         open_now = everything.requests - everything.resolved - everything.abandoned
+        in_unit = self.settled_at[self.levels.index("in_unit")].n if "in_unit" in self.levels else 0
+        mechanisms = {
+            "whistles": self.whistles,
+            "whistle_report_met_rate": self.summons_met / self.summons if self.summons else None,
+            "whistle_summons": self.summons,
+            "problems_solved_by_whistle": self.problems_by_whistle,
+            "abandoned_to_hotline": everything.abandoned,
+            "repeat_requests": self.repeat_requests,
+            "settled_in_unit_share": in_unit / everything.requests if everything.requests else None,
+            "injected": self.injected,
+            "by_grid_mode": self._grids(),
+        }
         return {
             "requests": everything.requests,
             "resolved": everything.resolved,
@@ -257,9 +285,29 @@ class Metrics:
             "escalations_to_district": self.escalations_to_district,
             "auto_escalations": self.auto_escalations,
             "deadlines_missed": {"response": self.missed_response, "resolution": self.missed_resolution},
+            **mechanisms,
             **self.extra,
             "littles_law": self.littles_law(),
         }
+
+    def _grids(self) -> dict[str, Any]:
+        kind = self.kinds.index("grid") if "grid" in self.kinds else -1
+        out: dict[str, Any] = {"mode": self.grid_mode}
+        if kind >= 0:
+            h = self.wait[kind]
+            out["waiting_h"] = {**h.summary(), "n": h.n}
+            out["utilisation"] = self.busy_kind[kind] / self.available_kind[kind] if self.available_kind[kind] else None
+        out["misrouted"] = self.misrouted
+        out["handoffs"] = self.handoffs
+        if self.grid_types:
+            out["by_type"] = {
+                t: {
+                    "waiting_h": {**h.summary(), "n": h.n},
+                    "utilisation": b / a if a else None,
+                }
+                for t, h, b, a in zip(self.grid_types, self.grid_wait, self.busy_grid, self.available_grid, strict=True)
+            }
+        return out
 
     def backlog(self) -> dict[str, Any]:
         return {

@@ -7,9 +7,14 @@ takes their time, and is then settled on the spot, passed to its department with
 sent up a level. A department fixes it or sends it back up for study at the district. Deadlines run from
 arrival: a request still waiting unanswered at its response deadline is escalated automatically.
 
+The reform's mechanisms live here too: a street may blow the whistle and summon departments, who report
+and stay until the matter is done; grids are one comprehensive team or five departmental ones a request
+must find its way between; neighbours settle some matters themselves; residents give up after their
+patience runs out (and some come back); surges multiply arrivals; trainers inject scripted incidents.
+
 Requests are small tokens moved by SimPy timeout callbacks rather than one generator process each: a
 simulated year of the whole district moves over a million of them, and the callbacks keep the cost per
-request close to that of a bare SimPy queue (see ``benchmarks/bench_engine.py``).
+request below that of a bare SimPy queue (see ``benchmarks/bench_engine.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,19 +32,56 @@ from simpy.events import NORMAL, Timeout
 from sim.engine.network import (
     DEPARTMENT_K,
     DISTRICT_K,
+    DISTRICT_O,
+    GRID_K,
+    IN_UNIT_O,
     KINDS,
+    NEIGHBOURS,
     OUTCOME_LEVELS,
     RESIDENT,
+    SPECIAL,
+    STREET_K,
     SYSTEM,
+    WHISTLE_O,
+    Inject,
     Network,
     Post,
 )
-from sim.eventlog import ARRIVED, ESCALATED, MISSED, PASSED, QUEUED, RESOLVED, RETURNED, SETTLED, STARTED, EventLog
+from sim.eventlog import (
+    ABANDONED,
+    ARRIVED,
+    ESCALATED,
+    HANDED_OFF,
+    MISSED,
+    PASSED,
+    QUEUED,
+    REPORTED,
+    RESOLVED,
+    RETURNED,
+    SETTLED,
+    STARTED,
+    WHISTLED,
+    EventLog,
+)
 from sim.metrics import Metrics, bin_of
 from sim.policies import ESCALATE, PASS, SETTLE
 
 NOTICING, WAITING, SERVING, AWAY, CLOSED = range(5)
 INF = math.inf
+#: Fixed texts of the event log's ``detail`` column.
+DETAILS = (
+    "response",
+    "resolution",
+    "auto",
+    "study",
+    "whistle",
+    "on time",
+    "late",
+    "hand-off",
+    "repeat",
+    "next department",
+)
+Row = tuple[int, float, int, int, int, int, int, int, int]
 
 
 class Call(Timeout):
@@ -61,19 +103,26 @@ class Request:
     __slots__ = (
         "arrived",
         "cat",
+        "community",
         "counted",
         "dept",
         "enq",
+        "handoff",
         "id",
         "missed",
+        "next_resp",
         "office",
+        "origin",
+        "patience_at",
         "post",
         "prio",
+        "res_check",
         "res_due",
         "resp_due",
         "responded",
         "state",
         "study",
+        "todo",
         "u",
         "u2",
         "ver",
@@ -85,9 +134,15 @@ class Request:
     u: float
     u2: float
     dept: bool
+    todo: list[int]
     office: int
+    community: int
+    origin: int
     resp_due: float
     res_due: float
+    next_resp: float
+    res_check: float
+    patience_at: float
     counted: bool
     enq: float
     state: int
@@ -98,21 +153,36 @@ class Request:
         self.responded = -1.0
         self.missed = False
         self.study = False
+        self.handoff: Post | None = None
+
+
+@dataclass
+class WhistleCall:
+    """One whistle: the requests it covers, the departments summoned, who has reported."""
+
+    id: int
+    reqs: list[Request]
+    depts: list[int]
+    office: Post
+    at: float
+    reported: int = 0
+    holds: list[tuple[Post, int, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Streams:
     """Independent random streams of one run: arrivals (shared across scenarios for common random
-    numbers) and handling times."""
+    numbers), handling times, and everything decided on the way (routing, patience, repeats)."""
 
     arrivals: np.random.Generator
     handling: np.random.Generator
+    misc: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int | np.random.SeedSequence) -> Streams:
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        a, h = ss.spawn(2)
-        return cls(np.random.default_rng(a), np.random.default_rng(h))
+        a, h, m = ss.spawn(3)
+        return cls(np.random.default_rng(a), np.random.default_rng(h), np.random.default_rng(m))
 
 
 class Engine:
@@ -133,6 +203,7 @@ class Engine:
         self.net = net
         self.env = simpy.Environment()
         self.rng = streams.arrivals
+        self.misc = streams.misc
         self.end_h = end_h
         self.warmup_h = warmup_h
         self.sample_h = sample_h
@@ -145,6 +216,7 @@ class Engine:
             kinds=KINDS,
             offices=net.offices,
             departments=net.departments,
+            grid_types=net.grid_types if net.grids and net.grids.separate else (),
             start_h=warmup_h,
             end_h=end_h,
             sample_h=sample_h or 0.0,
@@ -156,16 +228,22 @@ class Engine:
         self.cum_shares = np.cumsum(net.shares / net.shares.sum())
         self.cum_entry = np.cumsum(net.entry_shares, axis=1)
         self.needs = np.array([c.needs for c in net.categories])
+        self.joint = np.array([c.joint_share for c in net.categories])
+        self.in_unit = np.array([c.in_unit if net.in_unit else 0.0 for c in net.categories])
         self.prio_of = [c.prio for c in net.categories]
         self.hour_rates = self._hour_rates()
         self.block_h = self._block_hours()
+        self.whistles: list[WhistleCall] = []
+        self.open_whistles: set[int] = set()
+        self._row: Callable[[Row], None] | None = log.append if log is not None else None
         self.details = {"": 0}
-        self._row: Callable[[tuple[int, float, int, int, int, int, int, int, int]], None] | None = (
-            log.append if log is not None else None
-        )
-        if log is not None:
-            for text in ("response", "resolution", "auto", "study"):
-                self.details[text] = log.detail_code(text)
+        for text in DETAILS:
+            self.details[text] = log.detail_code(text) if log is not None else 0
+
+    def _detail(self, text: str) -> int:
+        if self.log is None:
+            return 0
+        return self.log.detail_code(text)
 
     # --- arrivals --------------------------------------------------------------------------------
 
@@ -178,8 +256,19 @@ class Engine:
 
     def hour_multipliers(self, first: int, hours: int) -> np.ndarray | None:
         """Multipliers of each category's arrival rate in simulated hours ``first`` to
-        ``first + hours - 1`` (an array of hours × categories), or None when all are 1."""
-        return None
+        ``first + hours - 1`` (hours × categories), or None when no surge touches them. A surge that
+        covers part of an hour raises that hour's rate in proportion."""
+        mult = None
+        for surge in self.net.surges:
+            if surge.end_h <= first or surge.start_h >= first + hours:
+                continue
+            if mult is None:
+                mult = np.ones((hours, len(self.net.categories)))
+            lo = np.arange(first, first + hours, dtype=float)
+            overlap = np.clip(np.minimum(lo + 1, surge.end_h) - np.maximum(lo, surge.start_h), 0.0, 1.0)
+            factor = 1.0 + (surge.multiplier - 1.0) * overlap
+            mult[:, surge.categories] *= factor[:, None]
+        return mult
 
     def _block_hours(self) -> int:
         """Hours generated at a time: about 256 expected arrivals, at most a day, at least an hour."""
@@ -215,11 +304,13 @@ class Engine:
             origin = np.searchsorted(self.cum_weights, rng.random(n) * self.cum_weights[-1], side="right")
             origin = np.minimum(origin, len(self.cum_weights) - 1)
             channel = np.minimum((rng.random(n)[:, None] >= self.cum_entry[cats]).sum(axis=1), 2)
-            entry = net.entry_posts[origin, channel]
-            office = net.entry_posts[origin, 2]
+            where = net.entry_posts[origin]
+            entry = where[np.arange(n), channel]
             u = rng.random(n)
             u2 = rng.random(n)
             need = rng.random(n) < self.needs[cats]
+            joint = need & (rng.random(n) < self.joint[cats])
+            neighbours = (channel == 0) & (rng.random(n) < self.in_unit[cats])
             now = env.now
             arrive = self._arrive
             for rec in zip(
@@ -227,10 +318,13 @@ class Engine:
                 cats.tolist(),
                 net.origins[origin].tolist(),
                 entry.tolist(),
-                office.tolist(),
+                where[:, 2].tolist(),
+                where[:, 3].tolist(),
                 u.tolist(),
                 u2.tolist(),
                 need.tolist(),
+                joint.tolist(),
+                neighbours.tolist(),
                 strict=True,
             ):
                 Call(env, rec[0] - now, rec, arrive)
@@ -243,21 +337,53 @@ class Engine:
             self._row = self.log.append
 
     def _arrive(self, ev: Any) -> None:
-        t, cat, origin, entry, office, u, u2, need = ev._value
+        t, cat, origin, entry, office, community, u, u2, need, joint, neighbours = ev._value
+        req = self._new(t, cat, self.prio_of[cat], origin, office, community, u, u2, need, joint)
+        if self._row:
+            self._row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
+        if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
+            self.metrics.end_h = t
+            self.end_h = t
+        self._arm(req)
+        if neighbours:
+            self._neighbours(req, self.net.posts[entry])
+        else:
+            self._enter(req, self.net.posts[entry])
+
+    def _new(
+        self,
+        t: float,
+        cat: int,
+        prio: int,
+        origin: int,
+        office: int,
+        community: int,
+        u: float,
+        u2: float,
+        need: bool,
+        joint: bool,
+    ) -> Request:
         net, m = self.net, self.metrics
         req = Request()
         req.id = self.next_id
         self.next_id += 1
         req.cat = cat
-        prio = self.prio_of[cat]
         req.prio = prio
         req.arrived = t
         req.u = u
         req.u2 = u2
         req.dept = need
+        category = net.categories[cat]
+        req.todo = ([category.dept, category.joint] if joint else [category.dept]) if need else []
+        req.origin = origin
         req.office = office
+        req.community = community
         req.resp_due = t + net.resp_len[prio]
         req.res_due = t + net.res_len[prio]
+        req.next_resp = req.resp_due
+        req.res_check = req.res_due
+        patience = net.patience
+        req.patience_at = t + patience.by_priority[prio]() if patience is not None and patience.enabled else INF
         counted = t >= self.warmup_h
         req.counted = counted
         if counted:
@@ -267,19 +393,68 @@ class Engine:
                 if due_in_run:
                     g.due_in_run += 1
         m.enter_system(t)
+        return req
+
+    def _inject(self, ev: Any) -> None:
+        inj: Inject = ev._value
+        misc, net = self.misc, self.net
+        category = net.categories[inj.cat]
+        need = bool(misc.random() < category.needs)
+        joint = need and bool(misc.random() < category.joint_share)
+        req = self._new(
+            self.env.now,
+            inj.cat,
+            inj.prio,
+            inj.post,
+            inj.office,
+            inj.community,
+            float(misc.random()),
+            float(misc.random()),
+            need,
+            joint,
+        )
+        self.metrics.injected += 1
         if self._row:
-            self._row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, prio, 0))
-        if net.resp_len[prio] < INF:
-            Call(self.env, net.resp_len[prio], req, self._response_due)
-        if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
-            m.end_h = t
-            self.end_h = t
-        self._enter(req, net.posts[entry])
+            det = self._detail(f"injected: {inj.text}" if inj.text else "injected")
+            self._row((req.id, req.arrived, ARRIVED, inj.post, RESIDENT, -1, req.cat, req.prio, det))
+        self._arm(req)
+        self._enter(req, net.posts[inj.post])
+
+    def _repeat(self, ev: Any) -> None:
+        """A resident whose request was abandoned or handled late raises it again."""
+        old: Request = ev._value
+        misc = self.misc
+        category = self.net.categories[old.cat]
+        need = bool(misc.random() < category.needs)
+        joint = need and bool(misc.random() < category.joint_share)
+        req = self._new(
+            self.env.now,
+            old.cat,
+            old.prio,
+            old.origin,
+            old.office,
+            old.community,
+            float(misc.random()),
+            float(misc.random()),
+            need,
+            joint,
+        )
+        self.metrics.repeat_requests += req.counted
+        if self._row:
+            self._row(
+                (req.id, req.arrived, ARRIVED, old.origin, RESIDENT, -1, req.cat, req.prio, self.details["repeat"])
+            )
+        self._arm(req)
+        entry = self.net.posts[old.origin]
+        self._enter(req, entry)
 
     # --- moving between posts ----------------------------------------------------------------------
 
     def _enter(self, req: Request, post: Post) -> None:
-        """``req`` lands at ``post``: logged as queued, noticed after a volunteer's delay, then waits."""
+        """``req`` lands at ``post``: logged as queued, noticed after a volunteer's delay, then waits.
+        At a grid in separate mode it is routed to a departmental grid first (sometimes the wrong one)."""
+        if post.router is not None:
+            post = self._route(req, post)
         old = req.post
         if old is not None:
             self.where[old.kind] -= 1
@@ -299,6 +474,17 @@ class Engine:
             post.waiting += 1
             self._dispatch(post)
 
+    def _route(self, req: Request, grid: Post) -> Post:
+        assert grid.router is not None and self.net.grids is not None
+        right = grid.router[self.net.categories[req.cat].gtype]
+        if self.misc.random() < self.net.grids.misroute:
+            others = [p for p in grid.router if p is not right]
+            wrong = others[int(self.misc.integers(len(others)))]
+            req.handoff = right
+            self.metrics.misrouted += req.counted
+            return wrong
+        return right
+
     def _noticed(self, ev: Any) -> None:
         req, ver = ev._value
         if req.ver != ver or req.state != NOTICING:
@@ -310,13 +496,15 @@ class Engine:
         self._dispatch(post)
 
     def _dispatch(self, post: Post) -> None:
-        """Start as much waiting work as the people on duty allow; if some must wait for the next
-        shift, wake the post when more people come on duty."""
-        if not post.waiting:
+        """Start as much waiting work as the people on duty allow (whistle summons first); if some must
+        wait for the next shift, wake the post when more people come on duty."""
+        if not post.waiting and not post.summons:
             return
         now = self.env.now
         if now >= post.cap_until:
             post.cap, post.cap_until = post.cal.at(now)
+        while post.summons and post.busy < post.cap:
+            self._start_summons(post.summons.popleft(), post, now)
         while post.waiting and post.busy < post.cap:
             for q in post.q:
                 while q:
@@ -328,7 +516,7 @@ class Engine:
                 break
             post.waiting -= 1
             self._start(req, post, now)
-        if post.waiting and post.cap_until < INF and not (now < post.wake < INF):
+        if (post.waiting or post.summons) and post.cap_until < INF and not (now < post.wake < INF):
             rise = post.cal.next_rise(now)
             if rise < INF:
                 post.wake = rise
@@ -339,54 +527,72 @@ class Engine:
         post.wake = INF
         self._dispatch(post)
 
-    def _start(self, req: Request, post: Post, now: float) -> None:
+    def _server(self, post: Post) -> int:
         server = post.free.pop() if post.free else post.next_server
         if server == post.next_server:
             post.next_server += 1
         post.busy += 1
+        return server
+
+    def _start(self, req: Request, post: Post, now: float) -> None:
+        server = self._server(post)
         req.state = SERVING
         if req.counted:
             w = now - req.enq
-            self.metrics.wait[post.kind].add(w, bin_of(w))
+            m = self.metrics
+            m.wait[post.kind].add(w, bin_of(w))
             if w > 0:
-                self.metrics.waited[post.kind] += 1
+                m.waited[post.kind] += 1
+            if post.gtype >= 0:
+                m.grid_wait[post.gtype].add(w, bin_of(w))
         if self._row:
             self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
-        took = self.net.categories[req.cat].handling[post.kind]()
-        self.metrics.busy(post.kind, post.track, now, now + took)
+        if req.handoff is not None and post.kind == GRID_K:
+            assert self.net.grids is not None
+            took = self.net.grids.handoff_handling()
+        else:
+            took = self.net.categories[req.cat].handling[post.kind]()
+        self.metrics.busy(post.kind, post.track, now, now + took, post.gtype)
         Call(self.env, took, (req, post, server), self._done)
 
     def _done(self, ev: Any) -> None:
         req, post, server = ev._value
-        now = self.env.now
         post.busy -= 1
         post.free.append(server)
-        if post.kind == DEPARTMENT_K:
-            lead = self.net.categories[req.cat].lead
-            if lead is None:
-                self._department_outcome(req, post)
+        if req.state != CLOSED:
+            if post.kind == DEPARTMENT_K:
+                lead = self.net.categories[req.cat].lead
+                if lead is None:
+                    self._department_outcome(req, post)
+                else:
+                    req.state = AWAY
+                    Call(self.env, lead(), (req, post), self._lead_over)
+            elif req.handoff is not None and post.kind == GRID_K:
+                self._hand_off(req, post, server)
             else:
-                req.state = AWAY
-                Call(self.env, lead(), (req, post), self._lead_over)
-        else:
-            self._triage(req, post, server, now)
+                self._triage(req, post, server, self.env.now)
         self._dispatch(post)
 
     def _triage(self, req: Request, post: Post, server: int, now: float) -> None:
         net = self.net
         decision = net.triage.decide(req, post.level)
-        if decision == ESCALATE and post.parent is None:
+        if decision == ESCALATE and post.up[req.prio] is None:
+            decision = SETTLE
+        if decision == PASS and not req.todo:
             decision = SETTLE
         if decision == SETTLE:
             self._respond(req, now)
             if self._row:
                 self._row((req.id, now, SETTLED, post.idx, post.actor, server, req.cat, req.prio, 0))
-            self._close(req, post, post.level if post.kind != DISTRICT_K else 6, post.actor, server)
+            self._close(req, post, post.level + 1 if post.kind != DISTRICT_K else DISTRICT_O, post.actor, server)
         elif decision == PASS:
             self._respond(req, now)
+            if post.kind == STREET_K and self._whistle_rule(req, now):
+                self._whistle(req, post, server, now)
+                return
             if self._row:
                 self._row((req.id, now, PASSED, post.idx, post.actor, server, req.cat, req.prio, 0))
-            self._enter(req, net.posts[net.categories[req.cat].dept])
+            self._refer(req, net.posts[req.todo[0]])
         else:
             parent = post.up[req.prio]
             assert parent is not None
@@ -397,21 +603,207 @@ class Engine:
                 self._row((req.id, now, ESCALATED, post.idx, post.actor, server, req.cat, req.prio, det))
             self._enter(req, parent)
 
+    def _refer(self, req: Request, dept: Post) -> None:
+        """An ordinary referral: the department gets the request through the platform after a delay."""
+        req.state = AWAY
+        referral = self.net.referral
+        if referral is None:
+            self._enter(req, dept)
+        else:
+            Call(self.env, referral(), (req, dept), self._arrive_at)
+
+    def _arrive_at(self, ev: Any) -> None:
+        req, post = ev._value
+        if req.state != CLOSED:
+            self._enter(req, post)
+
+    def _hand_off(self, req: Request, post: Post, server: int) -> None:
+        """A departmental grid that got a request meant for another hands it on."""
+        assert self.net.grids is not None
+        target, req.handoff = req.handoff, None
+        now = self.env.now
+        self.metrics.handoffs += req.counted
+        if self._row:
+            self._row(
+                (req.id, now, HANDED_OFF, post.idx, post.actor, server, req.cat, req.prio, self.details["hand-off"])
+            )
+        req.state = AWAY
+        Call(self.env, self.net.grids.handoff_delay(), (req, target), self._arrive_at)
+
     def _lead_over(self, ev: Any) -> None:
         req, post = ev._value
-        self._department_outcome(req, post)
+        if req.state != CLOSED:
+            self._department_outcome(req, post)
 
     def _department_outcome(self, req: Request, post: Post) -> None:
         now = self.env.now
         if self.net.outcome.solved(req):
-            self._close(req, post, 5, post.actor, -1)
+            if req.todo and req.todo[0] == post.idx:
+                req.todo.pop(0)
+            if not req.todo:
+                self._close(req, post, 6, post.actor, -1)
+                return
+            # another department is needed: back to the office for the next ordinary referral
+            if self._row:
+                det = self.details["next department"]
+                self._row((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, det))
+            self._enter(req, self.net.posts[req.office])
             return
         req.study = True
         if self._row:
             self._row((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, self.details["study"]))
         self._enter(req, self.net.posts[req.office])
 
-    # --- outcomes and deadlines --------------------------------------------------------------------
+    # --- the whistle ------------------------------------------------------------------------------
+
+    def _whistle_rule(self, req: Request, now: float) -> bool:
+        w = self.net.whistle
+        if w is None or not w.enabled or req.study:
+            return False
+        return (
+            (w.multi_department and len(req.todo) >= 2)
+            or (w.special and req.prio == SPECIAL)
+            or now - req.enq >= w.overdue_h
+        )
+
+    def _whistle(self, req: Request, office: Post, server: int, now: float) -> None:
+        """The street blows the whistle: every department the request needs is summoned at once; other
+        requests of the same kind from the same place waiting at the office go on the same call."""
+        w = self.net.whistle
+        assert w is not None
+        call = WhistleCall(len(self.whistles), [req, *self._bundle(req, office, w.bundle)], list(req.todo), office, now)
+        self.whistles.append(call)
+        self.open_whistles.add(call.id)
+        self.metrics.whistles += req.counted
+        names = "+".join(self.net.posts[d].node for d in call.depts)
+        det = self._detail(f"whistle #{call.id}: {names}")
+        for r in call.reqs:
+            self._respond(r, now)
+            r.state = AWAY
+            r.patience_at = INF  # departments are on the case: nobody gives up on a whistle
+            if self._row:
+                self._row((r.id, now, WHISTLED, office.idx, office.actor, server, r.cat, r.prio, det))
+        for d in call.depts:
+            dept = self.net.posts[d]
+            dept.summons.append(call)
+            self._dispatch(dept)
+
+    def _bundle(self, req: Request, office: Post, scope: str) -> list[Request]:
+        """Requests the summoned departments settle on the same call: at the office, those of the same
+        category from the same place; in the departments' own in-trays, any of theirs from there."""
+        if scope == "none":
+            return []
+
+        def near(other: Request) -> bool:
+            return scope == "street" or other.community == req.community
+
+        found = self._take(office, lambda o: o.cat == req.cat and o.dept and near(o))
+        for d in req.todo:
+            dept = self.net.posts[d]
+            found += self._take(dept, lambda o: near(o) and o.office == req.office and not o.study)
+        return found
+
+    def _take(self, post: Post, wanted: Callable[[Request], bool]) -> list[Request]:
+        """Remove the waiting requests ``wanted`` picks from ``post``'s in-trays."""
+        found = []
+        for q in post.q:
+            keep = []
+            for entry in q:
+                other, ver = entry
+                if other.ver == ver and other.state == WAITING and wanted(other):
+                    other.ver += 1
+                    post.waiting -= 1
+                    found.append(other)
+                else:
+                    keep.append(entry)
+            q.clear()
+            q.extend(keep)
+        return found
+
+    def _start_summons(self, call: WhistleCall, dept: Post, now: float) -> None:
+        w = self.net.whistle
+        assert w is not None
+        server = self._server(dept)
+        head = call.reqs[0]
+        if self._row:
+            det = self.details["whistle"]
+            self._row((head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
+        Call(self.env, w.travel(), (call, dept, server, now), self._reported)
+
+    def _reported(self, ev: Any) -> None:
+        call, dept, server, started = ev._value
+        w = self.net.whistle
+        assert w is not None
+        now = self.env.now
+        met = now - call.at <= w.report_within_h
+        head = call.reqs[0]
+        self.metrics.summons += head.counted
+        self.metrics.summons_met += head.counted and met
+        if self._row:
+            det = self.details["on time" if met else "late"]
+            self._row((head.id, now, REPORTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
+        call.holds.append((dept, server, started))
+        call.reported += 1
+        if call.reported == len(call.depts):
+            Call(self.env, w.joint(), call, self._whistle_done)
+
+    def _whistle_done(self, ev: Any) -> None:
+        call: WhistleCall = ev._value
+        w = self.net.whistle
+        assert w is not None
+        now = self.env.now
+        self.open_whistles.discard(call.id)
+        solved = call.reqs[0].u2 < w.solves
+        for r in call.reqs:
+            if r.state == CLOSED:
+                continue
+            if solved:
+                r.todo.clear()
+                self.metrics.problems_by_whistle += r.counted
+                dept, server, _ = call.holds[0]
+                self._close(r, dept, WHISTLE_O, dept.actor, server, self.details["whistle"])
+            else:
+                r.study = True
+                if self._row:
+                    det = self.details["study"]
+                    self._row((r.id, now, RETURNED, call.office.idx, call.office.actor, -1, r.cat, r.prio, det))
+                self._enter(r, call.office)
+        for dept, server, started in call.holds:
+            dept.busy -= 1
+            dept.free.append(server)
+            self.metrics.busy(dept.kind, dept.track, started, now, -1)
+        for dept, _, _ in call.holds:
+            self._dispatch(dept)
+
+    # --- outcomes, deadlines, patience --------------------------------------------------------------
+
+    def _neighbours(self, req: Request, unit: Post) -> None:
+        """Neighbours settle the matter among themselves, with no staff time: they agree on it as soon
+        as the group notices the message (the response), and it is fixed ``in_unit_time`` after arrival
+        (the resolution), as with the blocked drain in the brief: agreed at once, repaired in half a day."""
+        self.where[unit.kind] += 1
+        req.post = unit
+        req.state = AWAY
+        agree = unit.delay[req.prio]() if unit.delay is not None else 0.0
+        took = self.net.categories[req.cat].in_unit_time
+        fixed = max(agree, took() if took else 0.0)
+        Call(self.env, agree, req, self._neighbours_agree)
+        Call(self.env, fixed, req, self._neighbours_done)
+
+    def _neighbours_agree(self, ev: Any) -> None:
+        req = ev._value
+        if req.state == CLOSED:
+            return
+        now = self.env.now
+        self._respond(req, now)
+        if self._row:
+            self._row((req.id, now, SETTLED, req.post.idx, NEIGHBOURS, -1, req.cat, req.prio, 0))
+
+    def _neighbours_done(self, ev: Any) -> None:
+        req = ev._value
+        if req.state == CLOSED:
+            return
+        self._close(req, req.post, IN_UNIT_O, NEIGHBOURS, -1)
 
     def _respond(self, req: Request, now: float) -> None:
         if req.responded >= 0:
@@ -430,21 +822,24 @@ class Engine:
                 if on_time:
                     g.responded_on_time += 1
 
-    def _close(self, req: Request, post: Post, level: int, actor: int, handler: int) -> None:
+    def _close(self, req: Request, post: Post, level: int, actor: int, handler: int, det: int = 0) -> None:
         now = self.env.now
         req.state = CLOSED
-        self.where[post.kind] -= 1
+        self.where[req.post.kind if req.post is not None else post.kind] -= 1
         m = self.metrics
         m.leave_system(now, req.arrived)
         if self._row:
-            self._row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, 0))
+            self._row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
+        patience = self.net.patience
+        late = now > req.res_due
+        if late and patience is not None and patience.enabled and self.misc.random() < patience.repeat_after_late:
+            Call(self.env, patience.repeat_delay(), req, self._repeat)
         if not req.counted:
             return
         t = now - req.arrived
         b = bin_of(t)
-        on_time = now <= req.res_due
         score = self.satisfaction(req, now)
-        counts_on_time = on_time and req.res_due <= self.end_h
+        counts_on_time = not late and req.res_due <= self.end_h
         for g in (m.by_priority[req.prio], m.by_category[req.cat]):
             g.resolved += 1
             h = g.resolution
@@ -468,16 +863,37 @@ class Engine:
             score *= late_response
         return score
 
-    def _response_due(self, ev: Any) -> None:
+    def _arm(self, req: Request) -> None:
+        """Schedule the request's next alarm: its response check, resolution deadline or patience."""
+        t = min(req.next_resp, req.res_check, req.patience_at)
+        if t < INF:
+            Call(self.env, t - self.env.now, req, self._alarm)
+
+    def _alarm(self, ev: Any) -> None:
         req = ev._value
         if req.state == CLOSED:
             return
-        env, net = self.env, self.net
-        if req.responded >= 0:
-            self._arm_resolution(req)
+        now = self.env.now
+        if now >= req.next_resp:
+            self._response_check(req, now)
+        if now >= req.res_check:
+            req.res_check = INF
+            self.metrics.missed_resolution += req.counted
+            if self._row:
+                d = self.details["resolution"]
+                self._row((req.id, now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, d))
+        if now >= req.patience_at:
+            self._abandon(req, now)
             return
-        now = env.now
+        self._arm(req)
+
+    def _response_check(self, req: Request, now: float) -> None:
+        net = self.net
+        if req.responded >= 0:
+            req.next_resp = INF
+            return
         post = req.post
+        assert post is not None
         if not req.missed:
             req.missed = True
             self.metrics.missed_response += req.counted
@@ -488,29 +904,36 @@ class Engine:
             if req.state == WAITING:
                 post.waiting -= 1
             req.ver += 1
+            req.handoff = None
             self.metrics.auto_escalations += req.counted
             if self._row:
                 self._row((req.id, now, ESCALATED, post.idx, SYSTEM, -1, req.cat, req.prio, self.details["auto"]))
-            self._enter(req, post.up[req.prio])
-            below_top = req.post.level < net.escalate_top
-        if net.auto_escalate and below_top:
-            Call(env, net.resp_len[req.prio], req, self._response_due)
-        else:
-            self._arm_resolution(req)
+            target = post.up[req.prio]
+            assert target is not None
+            self._enter(req, target)
+            below_top = target.level < net.escalate_top
+        req.next_resp = now + net.resp_len[req.prio] if net.auto_escalate and below_top else INF
 
-    def _arm_resolution(self, req: Request) -> None:
-        wait = req.res_due - self.env.now
-        if 0 < wait < INF:
-            Call(self.env, wait, req, self._resolution_due)
-
-    def _resolution_due(self, ev: Any) -> None:
-        req = ev._value
-        if req.state == CLOSED:
-            return
-        self.metrics.missed_resolution += req.counted
+    def _abandon(self, req: Request, now: float) -> None:
+        """The resident gives up and calls the city hotline; some will raise the matter again."""
+        post = req.post
+        assert post is not None
+        if req.state == WAITING:
+            post.waiting -= 1
+        req.ver += 1
+        req.state = CLOSED
+        self.where[post.kind] -= 1
+        m = self.metrics
+        m.leave_system(now, req.arrived)
         if self._row:
-            d = self.details["resolution"]
-            self._row((req.id, self.env.now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, d))
+            self._row((req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
+        if req.counted:
+            m.by_priority[req.prio].abandoned += 1
+            m.by_category[req.cat].abandoned += 1
+        patience = self.net.patience
+        assert patience is not None
+        if self.misc.random() < patience.repeat_after_abandon:
+            Call(self.env, patience.repeat_delay(), req, self._repeat)
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -540,6 +963,9 @@ class Engine:
     def _run(self, progress: Callable[[float], None] | None) -> None:
         env = self.env
         Call(env, 0.0, 0, self._block)
+        for inject in self.net.injects:
+            if inject.at_h < self.end_h:
+                Call(env, inject.at_h, inject, self._inject)
         if self.sample_h:
             Call(env, 0.0, None, self._sample)
         if self.max_arrivals is None:
@@ -559,9 +985,14 @@ class Engine:
         end = self.end_h
         if self.sample_h and (not m.series_t or m.series_t[-1] < end) and end < INF:
             m.sample(end, self.where)
+        for wid in self.open_whistles:
+            for dept, _, started in self.whistles[wid].holds:
+                m.busy(dept.kind, dept.track, started, end, -1)
         m.end_h = end
         seen: dict[int, float] = {}
         for post in self.net.posts:
+            if post.router is not None:
+                continue
             key = id(post.cal)
             if key not in seen:
                 seen[key] = post.cal.staff_hours(self.warmup_h, end)
@@ -569,3 +1000,6 @@ class Engine:
             m.available_kind[post.kind] += hours
             if post.track >= 0:
                 m.available_post[post.track] += hours
+            if post.gtype >= 0:
+                m.available_grid[post.gtype] += hours
+        m.grid_mode = "separate" if self.net.grids is not None and self.net.grids.separate else "merged"

@@ -1,17 +1,18 @@
-"""The engine's view of a scenario: posts with duty calendars, where requests come from, category rules.
+"""The engine's view of a scenario: posts with duty calendars, where requests come from, the rules.
 
 The governance graph says who answers to whom; this module turns it into the working parts of the
 simulation: one post per node (a unit leader, a grid team, a street office, a department), each with its
 duty calendar and handling-time samplers, the origins where residents raise requests with their rates,
-and each category's triage rule. It also builds the one-post network used to check the engine against
-queueing theory.
+each category's triage rule, and the settings of the governance mechanisms (the whistle, ordinary
+referrals, merged or separate grids, residents' patience, surges, scripted incidents). It also builds
+the one-post network used to check the engine against queueing theory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,10 @@ import numpy as np
 
 from sim.calendars import Calendar, Duty
 from sim.distributions import Sampler, exponential, sampler
+from sim.errors import Problem, ScenarioError
 from sim.policies import CategoryRule, DepartmentOutcome, SettleAll, StandardTriage, Triage, settle_by
-from sim.scenario.schema import PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario
-from sim.structure import District
+from sim.scenario.schema import GRID_TYPES, PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario, hours_from_start
+from sim.structure import District, split_by_weight
 
 KINDS = ("unit", "building", "grid", "community", "street", "department", "district")
 UNIT_K, BUILDING_K, GRID_K, COMMUNITY_K, STREET_K, DEPARTMENT_K, DISTRICT_K = range(len(KINDS))
@@ -55,14 +57,30 @@ ACTOR_OF_LEVEL = {
     "department": "department_staff",
     "district": "district_staff",
 }
-ACTORS = ("resident", "system", *ACTOR_OF_LEVEL.values())
-RESIDENT, SYSTEM = 0, 1
-#: Where a request was settled or resolved, as reported in ``by_level``.
-OUTCOME_LEVELS = ("unit", "building", "grid", "community", "street", "department", "district")
+ACTORS = ("resident", "system", *ACTOR_OF_LEVEL.values(), "neighbours")
+RESIDENT, SYSTEM, NEIGHBOURS = 0, 1, len(ACTORS) - 1
+#: Where a request was closed, as reported in ``by_level``.
+OUTCOME_LEVELS = (
+    "in_unit",
+    "unit",
+    "building",
+    "grid",
+    "community",
+    "street",
+    "department",
+    "district",
+    "whistle",
+)
+IN_UNIT_O, DEPARTMENT_O, DISTRICT_O, WHISTLE_O = 0, 6, 7, 8
+SPECIAL, URGENT, ORDINARY = range(3)
 
 
 class Post:
-    """One post: a queue per priority, a duty calendar, and the people on duty working through it."""
+    """One post: a queue per priority, a duty calendar, and the people on duty working through it.
+
+    A grid in separate mode is a router in front of five typed posts (``router``), one per departmental
+    grid; requests sent to the grid are routed to one of them.
+    """
 
     __slots__ = (
         "actor",
@@ -73,6 +91,7 @@ class Post:
         "delay",
         "free",
         "graph_level",
+        "gtype",
         "idx",
         "kind",
         "level",
@@ -81,6 +100,8 @@ class Post:
         "office",
         "parent",
         "q",
+        "router",
+        "summons",
         "track",
         "up",
         "waiting",
@@ -108,9 +129,12 @@ class Post:
         self.office = office
         self.delay = delay
         self.track = -1
+        self.gtype = -1
+        self.router: tuple[Post, ...] | None = None
         self.parent: Post | None = None
         self.up: tuple[Post | None, Post | None, Post | None] = (None, None, None)
         self.q: tuple[deque[Any], deque[Any], deque[Any]] = (deque(), deque(), deque())
+        self.summons: deque[Any] = deque()
         self.waiting = 0
         self.busy = 0
         self.free: list[int] = []
@@ -131,6 +155,60 @@ class CategoryRuntime:
     rule: CategoryRule
     handling: list[Sampler]
     lead: Sampler | None
+    gtype: int = 0
+    joint: int = -1
+    joint_share: float = 0.0
+    in_unit: float = 0.0
+    in_unit_time: Sampler | None = None
+
+
+@dataclass(frozen=True)
+class Whistle:
+    enabled: bool
+    multi_department: bool
+    special: bool
+    overdue_h: float
+    report_within_h: float
+    travel: Sampler
+    joint: Sampler
+    solves: float
+    bundle: str
+
+
+@dataclass(frozen=True)
+class Grids:
+    separate: bool
+    misroute: float
+    handoff_delay: Sampler
+    handoff_handling: Sampler
+
+
+@dataclass(frozen=True)
+class Patience:
+    enabled: bool
+    by_priority: tuple[Sampler, Sampler, Sampler]
+    repeat_after_abandon: float
+    repeat_after_late: float
+    repeat_delay: Sampler
+
+
+@dataclass(frozen=True)
+class Surge:
+    start_h: float
+    end_h: float
+    multiplier: float
+    categories: np.ndarray  # bool mask over categories
+
+
+@dataclass(frozen=True)
+class Inject:
+    at_h: float
+    post: int
+    office: int
+    community: int
+    cat: int
+    prio: int
+    text: str
 
 
 @dataclass
@@ -141,6 +219,7 @@ class Network:
     origins: np.ndarray
     weights: np.ndarray
     entry_posts: np.ndarray
+    """Per origin: its own group's post, its grid, its street or town office, its community (or -1)."""
     entry_shares: np.ndarray
     """Per category, the chance of landing at the unit's group, the grid, the street office."""
     categories: list[CategoryRuntime]
@@ -159,7 +238,14 @@ class Network:
     district: int
     start: dt.datetime
     satisfaction: tuple[float, float, float] = (0.95, 0.8, 1.0)
-    extra: dict[str, Any] = field(default_factory=dict)
+    whistle: Whistle | None = None
+    referral: Sampler | None = None
+    grids: Grids | None = None
+    patience: Patience | None = None
+    in_unit: bool = False
+    surges: list[Surge] = field(default_factory=list)
+    injects: list[Inject] = field(default_factory=list)
+    grid_types: tuple[str, ...] = GRID_TYPES
 
     @property
     def rate_per_h(self) -> float:
@@ -190,6 +276,7 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
     level_index = {lv: i for i, lv in enumerate(GRAPH_LEVELS)}
     actor_index = {a: i for i, a in enumerate(ACTORS)}
     delays = {k: _delays(getattr(scenario.posts, KINDS[k]), rng) for k in range(len(KINDS))}
+    separate = scenario.grids.mode == "separate"
     posts: list[Post] = []
     index: dict[str, int] = {}
     for node in district.walk():
@@ -217,6 +304,8 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
             post.parent = posts[index[parent]]
         index[node] = post.idx
         posts.append(post)
+        if separate and kind == GRID_K and not a.get("special"):
+            post.router = tuple(_typed_grids(post, staff, posts, calendar))
     departments = district.departments()
     for i, node in enumerate([*offices, *departments]):
         posts[index[node]].track = i
@@ -244,12 +333,19 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
                 rule=rule,
                 handling=handling,
                 lead=sampler(cat.department_lead, rng) if cat.department_lead else None,
+                gtype=GRID_TYPES.index(cat.grid),
+                joint=index[cat.joint_department] if cat.joint_department else -1,
+                joint_share=cat.joint_share,
+                in_unit=cat.in_unit,
+                in_unit_time=sampler(cat.in_unit_time, rng) if cat.in_unit_time else None,
             )
         )
     hours = np.asarray(scenario.arrivals.hour_profile, dtype=float)
     days = np.asarray(scenario.arrivals.weekday_profile, dtype=float)
     dl = scenario.deadlines
     esc = scenario.escalation
+    wh = scenario.whistle
+    pa = scenario.patience
     return Network(
         posts=posts,
         origins=origins,
@@ -276,7 +372,49 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
             scenario.satisfaction.late_response_factor,
             scenario.satisfaction.half_life_deadlines,
         ),
+        whistle=Whistle(
+            enabled=wh.enabled,
+            multi_department=wh.rules.multi_department,
+            special=wh.rules.special,
+            overdue_h=wh.rules.overdue_at_street_h if wh.rules.overdue_at_street_h is not None else float("inf"),
+            report_within_h=wh.report_within_min / 60.0,
+            travel=sampler(wh.travel, rng),
+            joint=sampler(wh.joint_handling, rng),
+            solves=wh.solves,
+            bundle=wh.bundle,
+        ),
+        referral=sampler(scenario.referral.delay, rng),
+        grids=Grids(
+            separate=separate,
+            misroute=scenario.grids.misroute,
+            handoff_delay=sampler(scenario.grids.handoff_delay, rng),
+            handoff_handling=sampler(scenario.grids.handoff_handling, rng),
+        ),
+        patience=Patience(
+            enabled=pa.enabled,
+            by_priority=(sampler(pa.special, rng), sampler(pa.urgent, rng), sampler(pa.ordinary, rng)),
+            repeat_after_abandon=pa.repeat_after_abandon,
+            repeat_after_late=pa.repeat_after_late,
+            repeat_delay=sampler(pa.repeat_delay, rng),
+        ),
+        in_unit=scenario.in_unit.enabled,
+        surges=_surges(scenario),
+        injects=_injects(scenario, district, posts, index),
     )
+
+
+def _typed_grids(base: Post, staff: int, posts: list[Post], calendar: Any) -> list[Post]:
+    """The five departmental grids behind ``base``, splitting its workers as evenly as they go."""
+    typed = []
+    for gtype, (name, n) in enumerate(zip(GRID_TYPES, split_by_weight(staff, [1] * len(GRID_TYPES)), strict=True)):
+        post = Post(
+            len(posts), f"{base.node}#{name}", GRID_K, base.graph_level, calendar(GRID_K, n), base.actor, base.office
+        )
+        post.parent = base.parent
+        post.gtype = gtype
+        posts.append(post)
+        typed.append(post)
+    return typed
 
 
 def _entry(shares: Mapping[Any, float]) -> list[float]:
@@ -298,9 +436,8 @@ def _delays(spec: PostSpec, rng: np.random.Generator) -> tuple[Sampler, Sampler,
 def _escalation_targets(scenario: Scenario, posts: list[Post]) -> None:
     """For every post and priority, the post a request goes to when sent up: the next level above on
     the priority's escalation path, or the district above the street."""
-    paths = {
-        p: {SETTLE_LEVELS.index(lv) for lv in scenario.escalation.path.get(p, SETTLE_LEVELS[:5])} for p in PRIORITIES
-    }
+    default = SETTLE_LEVELS[:5]
+    paths = {p: {SETTLE_LEVELS.index(lv) for lv in scenario.escalation.path.get(p, default)} for p in PRIORITIES}
     for post in posts:
         if post.parent is None or post.kind == DEPARTMENT_K:
             continue
@@ -321,17 +458,23 @@ def _handling_dist(scenario: Scenario, own: Mapping[Any, Dist], kind: int, depar
     return spec
 
 
+def _ancestor(post: Post, kind: int) -> Post | None:
+    while post.kind != kind and post.parent is not None:
+        post = post.parent
+    return post if post.kind == kind else None
+
+
 def _origins(
     scenario: Scenario, district: District, posts: list[Post], index: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Posts where residents raise requests, their expected requests per hour, and their entry posts
-    (the unit's own group, its grid, its street or town office)."""
+    """Posts where residents raise requests, their expected requests per hour, and per origin the posts
+    a request can land at (its own group, its grid, its street or town office) and its community."""
     g = district.graph
     per_resident = scenario.arrivals.requests_per_resident_year / (365.0 * 24.0)
     per_member = scenario.arrivals.requests_per_member_year / (365.0 * 24.0)
     origins: list[int] = []
     weights: list[float] = []
-    entries: list[tuple[int, int, int]] = []
+    entries: list[tuple[int, int, int, int]] = []
     for node in district.at_level("unit", "representative", "grid"):
         a = g.nodes[node]
         post = posts[index[node]]
@@ -339,25 +482,54 @@ def _origins(
             if not a.get("special"):
                 continue
             rate = int(a["members"]) * per_member
-            grid = post
         else:
             rate = int(a["residents"]) * per_resident
-            grid = post
-            while grid.kind != GRID_K and grid.parent is not None:
-                grid = grid.parent
         if rate <= 0:
             continue
-        office = grid
-        while office.kind != STREET_K and office.parent is not None:
-            office = office.parent
+        grid, office, community = _ancestor(post, GRID_K), _ancestor(post, STREET_K), _ancestor(post, COMMUNITY_K)
+        assert grid is not None and office is not None
         origins.append(post.idx)
         weights.append(rate)
-        entries.append((post.idx, grid.idx, office.idx))
+        entries.append((post.idx, grid.idx, office.idx, community.idx if community else -1))
     return (
         np.asarray(origins, dtype=np.int64),
         np.asarray(weights, dtype=float),
-        np.asarray(entries, dtype=np.int64).reshape(-1, 3),
+        np.asarray(entries, dtype=np.int64).reshape(-1, 4),
     )
+
+
+def _surges(scenario: Scenario) -> list[Surge]:
+    names = list(scenario.categories)
+    out = []
+    for surge in scenario.surges:
+        mask = np.array([not surge.categories or c in surge.categories for c in names])
+        out.append(
+            Surge(
+                hours_from_start(surge.start, scenario.clock.start),
+                hours_from_start(surge.end, scenario.clock.start),
+                surge.multiplier,
+                mask,
+            )
+        )
+    return out
+
+
+def _injects(scenario: Scenario, district: District, posts: list[Post], index: dict[str, int]) -> list[Inject]:
+    names = list(scenario.categories)
+    out = []
+    for i, inject in enumerate(scenario.injects):
+        post = posts[index[inject.node]] if inject.node in index else None
+        if post is None or post.kind in (DEPARTMENT_K, DISTRICT_K):
+            hint = "no such node" if post is None else "not a neighbourhood post (a department or the district)"
+            problem = f"'{inject.node}': {hint}; use a node id such as 'S1/C1/G1/B1/U1'"
+            raise ScenarioError(Problem(problem, path=f"injects.{i}.node"))
+        office, community = _ancestor(post, STREET_K), _ancestor(post, COMMUNITY_K)
+        assert office is not None
+        cat = names.index(inject.category)
+        prio = PRIORITIES.index(inject.priority or scenario.categories[inject.category].priority)
+        at = hours_from_start(inject.at, scenario.clock.start)
+        out.append(Inject(at, post.idx, office.idx, community.idx if community else -1, cat, prio, inject.text))
+    return out
 
 
 def single_post_network(arrival_rate: float, service_rate: float, servers: int, rng: np.random.Generator) -> Network:
@@ -367,13 +539,13 @@ def single_post_network(arrival_rate: float, service_rate: float, servers: int, 
     post.track = 0
     rule = CategoryRule(settle_by=(1.0,) * len(SETTLE_LEVELS), refer_level=len(SETTLE_LEVELS), solves=1.0)
     handling = exponential(1.0 / service_rate, rng)
-    category = CategoryRuntime("request", PRIORITIES.index("ordinary"), -1, 0.0, rule, [handling] * len(KINDS), None)
+    category = CategoryRuntime("request", ORDINARY, -1, 0.0, rule, [handling] * len(KINDS), None)
     inf = float("inf")
     return Network(
         posts=[post],
         origins=np.zeros(1, dtype=np.int64),
         weights=np.array([arrival_rate]),
-        entry_posts=np.zeros((1, 3), dtype=np.int64),
+        entry_posts=np.array([[0, 0, 0, -1]], dtype=np.int64),
         entry_shares=np.array([[1.0, 0.0, 0.0]]),
         categories=[category],
         shares=np.ones(1),
@@ -391,7 +563,3 @@ def single_post_network(arrival_rate: float, service_rate: float, servers: int, 
         district=0,
         start=dt.datetime(2020, 1, 6),
     )
-
-
-def names(seq: Sequence[Post]) -> list[str]:
-    return [p.node for p in seq]

@@ -58,6 +58,14 @@ PostKind = Literal["unit", "building", "grid", "community", "street", "departmen
 SettleLevel = Literal["unit", "building", "grid", "community", "street", "district"]
 SETTLE_LEVELS: tuple[SettleLevel, ...] = ("unit", "building", "grid", "community", "street", "district")
 EntryLevel = Literal["unit", "grid", "street"]
+GridType = Literal["party_building", "comprehensive_governance", "health", "emergency_management", "urban_management"]
+GRID_TYPES: tuple[GridType, ...] = (
+    "party_building",
+    "comprehensive_governance",
+    "health",
+    "emergency_management",
+    "urban_management",
+)
 
 
 # --- the district -------------------------------------------------------------------------------------
@@ -245,11 +253,22 @@ class CategorySpec(Model):
     department_lead: Dist | None = None
     department_solves: Share
     entry: dict[EntryLevel, Share] | None = None
+    joint_department: Ident | None = None
+    joint_share: Share = 0.0
+    grid: GridType
+    in_unit: Share = 0.0
+    in_unit_time: Dist | None = None
 
     @model_validator(mode="after")
-    def _entry_adds_up(self) -> CategorySpec:
+    def _consistent(self) -> CategorySpec:
         if self.entry is not None and abs(sum(self.entry.values()) - 1.0) > 1e-6:
             raise ValueError(f"entry shares must add up to 1, found {sum(self.entry.values()):g}")
+        if self.joint_share > 0 and self.joint_department is None:
+            raise ValueError("joint_share is set but joint_department is not: which second department?")
+        if self.joint_department is not None and self.joint_department == self.department:
+            raise ValueError(f"joint_department is the same as department ('{self.department}')")
+        if self.in_unit > 0 and self.in_unit_time is None:
+            raise ValueError("in_unit is set but in_unit_time is not: how long do neighbours take?")
         return self
 
 
@@ -334,6 +353,118 @@ class EscalationSpec(Model):
     path: dict[Priority, Annotated[tuple[PathLevel, ...], AfterValidator(_path)]]
 
 
+class WhistleRules(Model):
+    """When a street or town office blows the whistle instead of an ordinary referral."""
+
+    multi_department: Bool
+    special: Bool
+    overdue_at_street_h: Annotated[float, Strict(), Field(gt=0.0, le=100_000.0)] | None
+
+
+class WhistleSpec(Model):
+    """街乡吹哨、部门报到: the street summons departments, who must report and stay until the matter is done.
+
+    Summoned departments put one person each on the case ahead of anything else; each reports after
+    ``travel`` and is assessed against ``report_within_min``; when all have reported they work together
+    for ``joint_handling`` and solve the problem with chance ``solves``. With ``bundle``, requests of the
+    same category from the same community (or street) waiting at the office are solved on the same call.
+    """
+
+    enabled: Bool
+    rules: WhistleRules
+    report_within_min: Annotated[float, Strict(), Field(gt=0.0, le=10_000.0)]
+    travel: Dist
+    joint_handling: Dist
+    solves: Share
+    bundle: Literal["none", "community", "street"]
+
+
+class ReferralSpec(Model):
+    """An ordinary referral: passing a request to a department through the platform takes ``delay``."""
+
+    delay: Dist
+
+
+class GridsSpec(Model):
+    """多网合一: one comprehensive grid, or five departmental grids sharing the same workers.
+
+    ``separate``: each grid's workers are split across the five departmental grids; a request must
+    reach its category's grid and lands at a wrong one with chance ``misroute``, whose worker spends
+    ``handoff_handling`` on it and hands it on after ``handoff_delay``. ``merged``: one team with all the
+    workers takes everything.
+    """
+
+    mode: Literal["merged", "separate"]
+    misroute: Share
+    handoff_delay: Dist
+    handoff_handling: Dist
+
+
+class PatienceSpec(Model):
+    """Residents' patience: a request unresolved after its patience time is abandoned to the city hotline.
+
+    A share of abandoned requests, and of those resolved after their deadline, come back later as
+    repeat requests.
+    """
+
+    enabled: Bool
+    special: Dist
+    urgent: Dist
+    ordinary: Dist
+    repeat_after_abandon: Share
+    repeat_after_late: Share
+    repeat_delay: Dist
+
+
+class InUnitSpec(Model):
+    """Whether neighbours settle matters among themselves (each category's ``in_unit`` share)."""
+
+    enabled: Bool
+
+
+_DAY_TIME = re.compile(r"^day\s+(\d{1,4})\s+([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _when(value: dt.datetime | str) -> dt.datetime | str:
+    if isinstance(value, str) and not _DAY_TIME.match(value.strip()):
+        raise ValueError(
+            f'expected a date-time (2020-06-03T22:00:00) or "day N HH:MM" (day 1 is the first), found "{value}"'
+        )
+    return value
+
+
+When = Annotated[dt.datetime | str, AfterValidator(_when)]
+
+
+def hours_from_start(when: dt.datetime | str, start: dt.date) -> float:
+    """A surge's or inject's time in hours from the run's start (``clock.start`` at 00:00)."""
+    if isinstance(when, dt.datetime):
+        return (when - dt.datetime.combine(start, dt.time())).total_seconds() / 3600.0
+    m = _DAY_TIME.match(when.strip())
+    assert m is not None
+    return (int(m.group(1)) - 1) * 24.0 + int(m.group(2)) + int(m.group(3)) / 60.0
+
+
+class SurgeSpec(Model):
+    """A time window in which some categories (all, if none are named) arrive ``multiplier`` times as often."""
+
+    name: Name
+    start: When
+    end: When
+    multiplier: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
+    categories: tuple[Ident, ...] = ()
+
+
+class InjectSpec(Model):
+    """A scripted incident: one request at a set time and node, e.g. a lost elderly person at 09:30 on day 2."""
+
+    at: When
+    node: Annotated[str, Strict(), Field(min_length=1, max_length=120)]
+    category: Ident
+    priority: Priority | None = None
+    text: Text = ""
+
+
 class ClockSpec(Model):
     """The simulated calendar: when the run starts, how long it lasts, what is warm-up."""
 
@@ -376,6 +507,13 @@ class Scenario(Model):
     deadlines: DeadlinesSpec
     escalation: EscalationSpec
     satisfaction: SatisfactionSpec
+    whistle: WhistleSpec
+    referral: ReferralSpec
+    grids: GridsSpec
+    patience: PatienceSpec
+    in_unit: InUnitSpec
+    surges: tuple[SurgeSpec, ...] = ()
+    injects: tuple[InjectSpec, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -385,13 +523,37 @@ class Scenario(Model):
                 if key in seen or key == "district":
                     raise ValueError(f"id '{key}' is used twice (in {seen.get(key, 'the district')} and {section})")
                 seen[key] = section
+        known = ", ".join(self.departments) or "none"
         for cid, cat in self.categories.items():
-            if cat.share > 0 and cat.department not in self.departments:
-                known = ", ".join(self.departments) or "none"
-                raise ValueError(f"categories.{cid}.department: no department '{cat.department}' (known: {known})")
+            for field, dep in (("department", cat.department), ("joint_department", cat.joint_department)):
+                if dep is not None and dep not in self.departments:
+                    raise ValueError(f"categories.{cid}.{field}: no department '{dep}' (known: {known})")
+        for i, surge in enumerate(self.surges):
+            for cid in surge.categories:
+                if cid not in self.categories:
+                    raise ValueError(
+                        f"surges.{i}.categories: no category '{cid}' (known: {', '.join(self.categories)})"
+                    )
+            if hours_from_start(surge.end, self.clock.start) <= hours_from_start(surge.start, self.clock.start):
+                raise ValueError(f"surges.{i} ('{surge.name}'): end is not after start")
+        for i, inject in enumerate(self.injects):
+            if inject.category not in self.categories:
+                raise ValueError(
+                    f"injects.{i}.category: no category '{inject.category}' (known: {', '.join(self.categories)})"
+                )
+            if hours_from_start(inject.at, self.clock.start) < 0:
+                raise ValueError(f"injects.{i}.at: before the run starts ({self.clock.start})")
         shares = sum(c.share for c in self.categories.values())
         if self.categories and abs(shares - 1.0) > 1e-6:
             raise ValueError(f"category shares must add up to 1, found {shares:g}")
+        if self.grids.mode == "separate":
+            for area in ("urban", "rural"):
+                staff = getattr(self, area).grid_staff
+                if staff < len(GRID_TYPES):
+                    raise ValueError(
+                        f'grids.mode = "separate" needs at least {len(GRID_TYPES)} workers per grid (one per '
+                        f"departmental grid); {area}.grid_staff is {staff}"
+                    )
         if self.clock.warmup_days >= self.clock.days:
             raise ValueError(
                 f"clock.warmup_days ({self.clock.warmup_days:g}) must be shorter than clock.days ({self.clock.days:g})"
