@@ -68,6 +68,19 @@ class Histogram:
             "p95": self.quantile(0.95),
         }
 
+    def cdf(self, hours: float) -> float:
+        """Share of the recorded durations at or below ``hours`` (within a bin, interpolated on a log
+        scale), 0 when nothing was recorded."""
+        if not self.n:
+            return 0.0
+        b = bin_of(hours)
+        below = sum(self.counts[:b])
+        if b == 0:
+            return (below + self.counts[0]) / self.n
+        lo, hi = _LO * _RATIO ** (b - 1), _LO * _RATIO**b
+        frac = min(1.0, max(0.0, math.log(hours / lo) / math.log(hi / lo)))
+        return (below + frac * self.counts[b]) / self.n
+
     def array(self) -> np.ndarray:
         return np.asarray(self.counts, dtype=np.int64)
 
@@ -141,6 +154,9 @@ class Metrics:
         self.sample_h = sample_h
         self.by_priority = [Group() for _ in priorities]
         self.by_category = [Group() for _ in categories]
+        # per street/town office (the requests raised in its area) and priority, for staffing answers
+        self.by_office = [[Group() for _ in priorities] for _ in offices]
+        self.office_wait = [[Histogram() for _ in priorities] for _ in offices]
         self.settled_at = [Histogram() for _ in levels]
         self.wait = [Histogram() for _ in kinds]
         self.waited = [0] * len(kinds)  # counted waits longer than zero, for P(wait > 0)
@@ -308,6 +324,23 @@ class Metrics:
                 for t, h, b, a in zip(self.grid_types, self.grid_wait, self.busy_grid, self.available_grid, strict=True)
             }
         return out
+
+    def service_level(self, office: int | None, prio: int | None, measure: str, hours: float) -> float | None:
+        """Share of the requests raised in ``office``'s area (every office's, if None; of priority
+        ``prio``, or all) that were responded to / resolved within ``hours``, or waited at most ``hours``
+        for pickup at the office; None if there were none."""
+        prios = range(len(self.priorities)) if prio is None else [prio]
+        offices = range(len(self.offices)) if office is None else [office]
+        if measure == "wait":
+            hists = [self.office_wait[o][p] for o in offices for p in prios]
+            n = sum(h.n for h in hists)
+            return sum(h.cdf(hours) * h.n for h in hists) / n if n else None
+        groups = [self.by_office[o][p] for o in offices for p in prios]
+        requests = sum(g.requests for g in groups)
+        if not requests:
+            return None
+        hists = [g.response if measure == "response" else g.resolution for g in groups]
+        return sum(h.cdf(hours) * h.n for h in hists) / requests
 
     def backlog(self) -> dict[str, Any]:
         return {

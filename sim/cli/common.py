@@ -59,9 +59,10 @@ def pct(x: float | None) -> str:
     return "–" if x is None else f"{x:+.1%}"
 
 
-def table(title: str, *columns: str, right_from: int = 1) -> Table:
-    """A compact report table; columns from ``right_from`` on are right-aligned (numbers)."""
+def table(title: str, *columns: str, right_from: int = 1, wrap_first: bool = False) -> Table:
+    """A compact report table; columns from ``right_from`` on are right-aligned (numbers). With
+    ``wrap_first`` the first column (labels) wraps on a narrow terminal instead of cutting numbers."""
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold", pad_edge=False)
     for i, col in enumerate(columns):
-        t.add_column(col, justify="right" if i >= right_from else "left", no_wrap=True)
+        t.add_column(col, justify="right" if i >= right_from else "left", no_wrap=not (wrap_first and i == 0))
     return t

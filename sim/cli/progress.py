@@ -11,14 +11,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def progress_bar(description: str, total: float = 1.0, *, count: bool = False) -> Iterator[Callable[[float], None]]:
-    """Yield ``update(done)``; ``done`` runs from 0 to ``total``. Silent when stderr is not a terminal."""
+def progress_bar(description: str, total: float = 1.0, *, count: bool = False) -> Iterator[Callable[..., None]]:
+    """Yield ``update(done, total=None)``; ``done`` runs up to ``total`` (which may change as work is
+    added). Silent when stderr is not a terminal."""
     if not sys.stderr.isatty():
-        yield lambda done: None
+        yield lambda done, total=None: None
         return
     columns = [TextColumn("{task.description}"), BarColumn()]
     columns.append(MofNCompleteColumn() if count else TextColumn("{task.percentage:>3.0f}%"))
     columns += [TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda done: bar.update(task, completed=done)
+
+        def update(done: float, new_total: float | None = None) -> None:
+            if new_total is not None:
+                bar.update(task, total=new_total)
+            bar.update(task, completed=done)
+
+        yield update

@@ -56,7 +56,7 @@ def open_event_log(path: str | Path, scenario: Scenario, net: Network, seed: int
 def simulate(
     scenario: Scenario,
     *,
-    seed: int | None = None,
+    seed: int | np.random.SeedSequence | None = None,
     days: float | None = None,
     warmup_days: float | None = None,
     events: str | Path | None = None,
@@ -70,7 +70,7 @@ def simulate(
     district = district or build_district(scenario)
     streams = Streams.from_seed(seed)
     net = build_network(scenario, district, streams.handling)
-    log = open_event_log(events, scenario, net, seed, days) if events else None
+    log = open_event_log(events, scenario, net, seed if isinstance(seed, int) else -1, days) if events else None
     engine = Engine(net, streams, end_h=days * 24.0, warmup_h=warmup * 24.0, sample_h=scenario.clock.sample_h, log=log)
     try:
         metrics = engine.run(progress)
@@ -80,7 +80,8 @@ def simulate(
         raise
     if log is not None:
         log.close()
-    kpis = {"scenario": scenario.name, "seed": seed, "days": days, "warmup_days": warmup, **metrics.summary()}
+    shown = seed if isinstance(seed, int) else f"{seed.entropy}/{'.'.join(map(str, seed.spawn_key))}"
+    kpis = {"scenario": scenario.name, "seed": shown, "days": days, "warmup_days": warmup, **metrics.summary()}
     return RunResult(kpis, metrics, Path(events) if events else None, log.written if log else 0)
 
 

@@ -113,6 +113,7 @@ class Request:
         "next_resp",
         "office",
         "origin",
+        "otrack",
         "patience_at",
         "post",
         "prio",
@@ -136,6 +137,7 @@ class Request:
     dept: bool
     todo: list[int]
     office: int
+    otrack: int
     community: int
     origin: int
     resp_due: float
@@ -377,6 +379,8 @@ class Engine:
         req.todo = ([category.dept, category.joint] if joint else [category.dept]) if need else []
         req.origin = origin
         req.office = office
+        otrack = net.posts[office].track
+        req.otrack = otrack
         req.community = community
         req.resp_due = t + net.resp_len[prio]
         req.res_due = t + net.res_len[prio]
@@ -388,7 +392,7 @@ class Engine:
         req.counted = counted
         if counted:
             due_in_run = req.res_due <= self.end_h
-            for g in (m.by_priority[prio], m.by_category[cat]):
+            for g in (m.by_priority[prio], m.by_category[cat], m.by_office[otrack][prio]):
                 g.requests += 1
                 if due_in_run:
                     g.due_in_run += 1
@@ -545,6 +549,8 @@ class Engine:
                 m.waited[post.kind] += 1
             if post.gtype >= 0:
                 m.grid_wait[post.gtype].add(w, bin_of(w))
+            elif post.kind == STREET_K and post.track >= 0:
+                m.office_wait[post.track][req.prio].add(w, bin_of(w))
         if self._row:
             self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
         if req.handoff is not None and post.kind == GRID_K:
@@ -814,7 +820,7 @@ class Engine:
             t = now - req.arrived
             b = bin_of(t)
             on_time = now <= req.resp_due
-            for g in (m.by_priority[req.prio], m.by_category[req.cat]):
+            for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.otrack][req.prio]):
                 h = g.response
                 h.counts[b] += 1
                 h.n += 1
@@ -840,7 +846,7 @@ class Engine:
         b = bin_of(t)
         score = self.satisfaction(req, now)
         counts_on_time = not late and req.res_due <= self.end_h
-        for g in (m.by_priority[req.prio], m.by_category[req.cat]):
+        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.otrack][req.prio]):
             g.resolved += 1
             h = g.resolution
             h.counts[b] += 1

@@ -1,0 +1,203 @@
+"""Comparing scenarios: replications with common random numbers, paired differences and verdicts.
+
+"50 staff per street cuts urgent waiting by X hours (95% CI a..b)": every scenario runs the same
+replications (replication i sees the same arrivals everywhere), each KPI gets a t-interval per scenario,
+and each scenario's per-replication difference from the first gives a paired interval and a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.experiment.collect import Collector
+from sim.experiment.errors import ExperimentError
+from sim.experiment.executors import Executor, Sequential
+from sim.experiment.kpis import HEADLINE, KPI, KPIS, kpi
+from sim.experiment.replicate import Target, Task, run_replication
+from sim.experiment.stats import Running, mser5, verdict
+from sim.scenario.schema import Scenario
+
+MIN_AUTO_REPS = 5
+
+
+def unique_labels(names: Sequence[str], hints: Sequence[str] | None = None) -> list[str]:
+    """Scenario names made unique for tables: a repeated name gets its file's stem, then a number."""
+    labels = list(names)
+    if len(set(labels)) == len(labels):
+        return labels
+    if hints is not None:
+        labels = [f"{name} ({hint})" for name, hint in zip(names, hints, strict=True)]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{name} #{i + 1}" for i, name in enumerate(names)]
+
+
+@dataclass
+class Plan:
+    """What to run: labelled scenarios, replications, length, seed and warm-up."""
+
+    scenarios: list[tuple[str, Scenario]]
+    reps: int | None = 10
+    ci_width: float | None = None
+    max_reps: int = 200
+    headline: str = HEADLINE
+    days: float | None = None
+    seed: int = 0
+    warmup_days: float | str | None = None
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """The outcome of a comparison; ``summary()`` is what ``compare --json`` prints."""
+
+    plan: Plan
+    collector: Collector
+    reps: int
+    days: float
+    warmup_days: float
+    warmup_auto: dict[str, Any] | None
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.plan.scenarios]
+
+    def summary(self) -> dict[str, Any]:
+        c = self.collector
+        scenarios = []
+        for label in self.labels:
+            stats = c.stats[label]
+            kpis = {k.name: _interval(stats[k.name], k) for k in KPIS}
+            scenarios.append({"name": label, "reps": c.reps_done[label], "kpis": kpis})
+        paired = []
+        base = self.labels[0]
+        for label in self.labels[1:]:
+            d = c.diffs[label]
+            kpis = {}
+            for k in KPIS:
+                r = d[k.name]
+                if r.n:
+                    lo, hi = r.interval()
+                    kpis[k.name] = {
+                        "diff": _num(r.mean),
+                        "ci": [_num(lo), _num(hi)],
+                        "verdict": verdict(lo, hi, k.better),
+                    }
+                else:
+                    kpis[k.name] = {"diff": None, "ci": None, "verdict": "no data"}
+            paired.append({"name": label, "vs": base, "kpis": kpis})
+        return {
+            "scenarios": scenarios,
+            "paired": paired,
+            "reps": self.reps,
+            "seed": self.plan.seed,
+            "days": self.days,
+            "warmup_days": self.warmup_days,
+            "warmup_auto": self.warmup_auto,
+            "headline": self.plan.headline,
+            "failures": c.failures,
+        }
+
+
+def _num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _interval(r: Running, k: KPI) -> dict[str, Any]:
+    """Mean and 95% interval of a KPI; a share's interval is clipped to 0..1, the values it can take."""
+    if not r.n:
+        return {"mean": None, "ci": None}
+    lo, hi = r.interval()
+    if k.unit == "share":
+        lo, hi = max(0.0, lo), min(1.0, hi)
+    return {"mean": _num(r.mean), "ci": [_num(lo), _num(hi)]}
+
+
+def auto_warmup(plan: Plan, days: float) -> tuple[float, dict[str, Any]]:
+    """MSER-5 on the hourly backlog of one pilot replication per scenario; the longest truncation wins."""
+    found = {}
+    for label, scenario in plan.scenarios:
+        task = Task(label, 0, 0, scenario.model_dump(mode="python"), plan.seed, days, 0.0)
+        pilot = run_replication(task)
+        cut = mser5(pilot.backlog)
+        found[label] = pilot.backlog_t[cut] / 24.0 if cut < len(pilot.backlog_t) else 0.0
+    chosen = math.ceil(max(found.values()) * 10) / 10
+    if chosen >= days:
+        raise ExperimentError(f"MSER-5 chose a warm-up of {chosen:g} days, not shorter than the run; run longer")
+    return chosen, {
+        "method": "MSER-5 on the hourly backlog of a pilot replication",
+        "days": chosen,
+        "by_scenario": found,
+    }
+
+
+def compare_scenarios(
+    plan: Plan,
+    executor: Executor | None = None,
+    *,
+    out: Path | None = None,
+    keep_rows: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    paired: bool = True,
+    target: Target | None = None,
+) -> Comparison:
+    """Run ``plan`` and collect the results (written to ``out`` as they arrive, if given)."""
+    if not plan.scenarios:
+        raise ExperimentError("nothing to compare: give at least one scenario")
+    kpi(plan.headline)
+    labels = [label for label, _ in plan.scenarios]
+    if len(set(labels)) != len(labels):
+        raise ExperimentError(f"two scenarios have the same name: {labels}")
+    days = plan.days if plan.days is not None else plan.scenarios[0][1].clock.days
+    warmup_auto = None
+    if plan.warmup_days == "auto":
+        warmup, warmup_auto = auto_warmup(plan, days)
+    else:
+        warmup = float(plan.warmup_days) if plan.warmup_days is not None else plan.scenarios[0][1].clock.warmup_days
+    if warmup >= days:
+        raise ExperimentError(f"the warm-up ({warmup:g} days) must be shorter than the run ({days:g} days)")
+    columns = plan.columns or {label: {"scenario": label} for label in labels}
+    collector = Collector(labels, columns, out=out, keep_rows=keep_rows, paired=paired)
+    docs = {label: scenario.model_dump(mode="python") for label, scenario in plan.scenarios}
+    executor = executor or Sequential()
+    goal = plan.reps if plan.reps is not None else MIN_AUTO_REPS
+    done = 0
+    try:
+        while True:
+            tasks = [
+                Task(label, i, rep, docs[label], plan.seed, days, warmup, target)
+                for rep in range(done, goal)
+                for i, label in enumerate(labels)
+            ]
+            total = goal * len(labels)
+            finished = done * len(labels)
+            for outcome in executor.run(tasks):
+                collector.add(outcome)
+                finished += 1
+                if progress:
+                    progress(finished, total)
+            done = goal
+            if plan.reps is not None:
+                break
+            goal = _more_reps(collector, labels, plan, done)
+            if goal <= done:
+                break
+    finally:
+        collector.close()
+    return Comparison(plan, collector, done, days, warmup, warmup_auto)
+
+
+def _more_reps(collector: Collector, labels: Sequence[str], plan: Plan, done: int) -> int:
+    """How many replications to reach the requested half-width on the headline KPI in every scenario
+    (by the usual n ∝ (s / w)² estimate), capped at ``max_reps``."""
+    assert plan.ci_width is not None
+    need = done
+    for label in labels:
+        r = collector.stats[label][plan.headline]
+        if r.n >= 2 and r.half_width() >= plan.ci_width:
+            need = max(need, math.ceil(r.n * (r.half_width() / plan.ci_width) ** 2) + 1)
+    return min(need, plan.max_reps)

@@ -1,0 +1,111 @@
+"""The KPIs an experiment reports, declared once: name, label, unit, which way is better, how to read it.
+
+Every experiment (compare, sweep, staffing confirmation) and every output (tables, JSON, results.csv,
+plots, report.md) takes its KPIs from this list, so a KPI added here appears everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KPI:
+    name: str
+    label: str
+    unit: str
+    better: str  # "higher", "lower" or "neither"
+    read: Callable[[dict[str, Any]], float | None]
+
+    def of(self, kpis: dict[str, Any]) -> float | None:
+        try:
+            value = self.read(kpis)
+        except (KeyError, TypeError, ZeroDivisionError):
+            return None
+        return None if value is None else float(value)
+
+
+def _share(key: str) -> Callable[[dict[str, Any]], float]:
+    return lambda k: k[key] / k["requests"]
+
+
+KPIS: tuple[KPI, ...] = (
+    KPI("response_rate", "response rate", "share", "higher", lambda k: k["response_rate"]),
+    KPI("resolution_rate", "resolution rate", "share", "higher", lambda k: k["resolution_rate"]),
+    KPI("satisfaction_rate", "satisfaction rate", "share", "higher", lambda k: k["satisfaction_rate"]),
+    KPI("resolution_time_mean_h", "resolution time, mean", "h", "lower", lambda k: k["resolution_time_h"]["mean"]),
+    KPI("resolution_time_p90_h", "resolution time, p90", "h", "lower", lambda k: k["resolution_time_h"]["p90"]),
+    KPI(
+        "street_wait_mean_h",
+        "wait at street/town offices, mean",
+        "h",
+        "lower",
+        lambda k: k["waiting_h"]["street"]["mean"],
+    ),
+    KPI(
+        "street_wait_p90_h", "wait at street/town offices, p90", "h", "lower", lambda k: k["waiting_h"]["street"]["p90"]
+    ),
+    KPI(
+        "special_response_rate",
+        "special: response rate",
+        "share",
+        "higher",
+        lambda k: k["by_priority"]["special"]["response_rate"],
+    ),
+    KPI(
+        "urgent_response_rate",
+        "urgent: response rate",
+        "share",
+        "higher",
+        lambda k: k["by_priority"]["urgent"]["response_rate"],
+    ),
+    KPI(
+        "urgent_resolution_time_mean_h",
+        "urgent: resolution time, mean",
+        "h",
+        "lower",
+        lambda k: k["by_priority"]["urgent"]["resolution_time_h"]["mean"],
+    ),
+    KPI("abandoned_share", "abandoned to the hotline", "share", "lower", _share("abandoned_to_hotline")),
+    KPI("open_share", "open at the end", "share", "lower", _share("open")),
+    KPI(
+        "street_utilisation",
+        "street/town office utilisation",
+        "share",
+        "neither",
+        lambda k: k["utilisation"]["by_post_type"]["street"],
+    ),
+    KPI(
+        "department_utilisation",
+        "department utilisation",
+        "share",
+        "neither",
+        lambda k: k["utilisation"]["by_post_type"]["department"],
+    ),
+    KPI(
+        "escalations_to_district",
+        "escalations to the district",
+        "count",
+        "lower",
+        lambda k: k["escalations_to_district"],
+    ),
+    KPI("whistles", "whistles", "count", "neither", lambda k: k["whistles"]),
+    KPI("requests", "requests", "count", "neither", lambda k: k["requests"]),
+    KPI("target_share", "share meeting the staffing target", "share", "higher", lambda k: k.get("target_share")),
+)
+BY_NAME = {k.name: k for k in KPIS}
+HEADLINE = "response_rate"
+
+
+def kpi(name: str) -> KPI:
+    from sim.experiment.errors import ExperimentError
+
+    if name not in BY_NAME:
+        raise ExperimentError(f"unknown KPI '{name}'; known: {', '.join(BY_NAME)}")
+    return BY_NAME[name]
+
+
+def values(kpis: dict[str, Any]) -> dict[str, float | None]:
+    return {k.name: k.of(kpis) for k in KPIS}

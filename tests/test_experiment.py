@@ -1,0 +1,350 @@
+"""The experiment harness: replications with common random numbers, executors that agree, statistics,
+comparisons, sweeps and staffing answers, as the API and as the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import ScenarioError
+from sim.experiment import Sequential, compare, staff, sweep
+from sim.experiment.compare import Plan, compare_scenarios
+from sim.experiment.executors import DaskCluster, LocalPool, Outcome
+from sim.experiment.replicate import RepResult, Task
+from sim.experiment.stats import mser5, t_interval, verdict
+from sim.experiment.sweep import Vary, design, parse_vary
+from sim.scenario import scenario_from_dict
+from sim.staffing import ServiceTarget, StaffingError
+
+SMALL = {
+    "name": "small",
+    "seed": 4,
+    "streets": {"S1": {"residents": 60_000}, "S2": {"residents": 30_000}},
+    "towns": {"T1": {"residents": 8_000}},
+    "staffing": {"per_office": 8},
+    "patience": {"enabled": False},
+}
+
+
+def small(**changes):
+    data = {**SMALL, **changes}
+    return scenario_from_dict(data)
+
+
+@pytest.fixture
+def small_files(tmp_path):
+    base = tmp_path / "small.toml"
+    base.write_text(
+        'name = "Small 3"\nseed = 4\n[staffing]\nper_office = 3\n[patience]\nenabled = false\n'
+        "[streets.S1]\nresidents = 60_000\n[streets.S2]\nresidents = 30_000\n[towns.T1]\nresidents = 8_000\n",
+        encoding="utf-8",
+    )
+    more = tmp_path / "small30.toml"
+    more.write_text('extends = "small.toml"\nname = "Small 30"\n[staffing]\nper_office = 30\n', encoding="utf-8")
+    return base, more
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+
+def test_t_interval_matches_the_textbook():
+    mean, lo, hi = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0
+    assert hi - mean == pytest.approx(2.776445 * math.sqrt(2.5) / math.sqrt(5), rel=1e-6)
+    assert (lo, hi) == pytest.approx((mean - (hi - mean), hi))
+
+
+def test_verdicts_follow_the_kpi_direction():
+    assert verdict(0.1, 0.3, "higher") == "better"
+    assert verdict(0.1, 0.3, "lower") == "worse"
+    assert verdict(-0.3, -0.1, "lower") == "better"
+    assert verdict(-0.1, 0.2, "higher") == "no significant difference"
+    assert verdict(0.1, 0.2, "neither") == "higher"
+
+
+def test_mser5_cuts_the_transient():
+    rng = np.random.default_rng(1)
+    series = np.concatenate([np.linspace(200, 20, 100), 20 + rng.normal(0, 1, 900)])
+    cut = mser5(series)
+    assert 60 <= cut <= 160
+    assert mser5(20 + rng.normal(0, 1, 1000)) <= 50
+
+
+# --- replications and executors ------------------------------------------------------------------------
+
+
+def test_replication_i_sees_the_same_arrivals_in_every_scenario():
+    frame = compare([small(), small(staffing={"per_office": 30})], reps=3, days=1.5)
+    requests = frame[frame["kpi"] == "requests"].pivot(index="replication", columns="scenario", values="value")
+    assert (requests.nunique(axis=1) == 1).all()  # the same requests in both scenarios
+    assert requests.iloc[:, 0].nunique() == 3  # independent streams across replications
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    key = ["scenario", "replication", "kpi"]
+    a = a.sort_values(key).reset_index(drop=True)
+    b = b.sort_values(key).reset_index(drop=True)
+    return a[key].equals(b[key]) and np.allclose(
+        a["value"].astype(float), b["value"].astype(float), equal_nan=True, rtol=0, atol=0
+    )
+
+
+def test_executors_give_identical_results():
+    scenarios = [small(), small(staffing={"per_office": 30})]
+    seq = compare(scenarios, reps=2, days=1, executor=Sequential())
+    with LocalPool(2) as pool:
+        par = compare(scenarios, reps=2, days=1, executor=pool)
+    assert _same(seq, par)
+
+
+def test_a_dask_cluster_gives_identical_results():
+    distributed = pytest.importorskip("distributed")
+    scenarios = [small(), small(staffing={"per_office": 30})]
+    seq = compare(scenarios, reps=2, days=1, executor=Sequential())
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        DaskCluster(cluster.scheduler_address) as dask,
+    ):
+        assert dask.workers == 2
+        on_dask = compare(scenarios, reps=2, days=1, executor=dask)
+    assert _same(seq, on_dask)
+
+
+class Flaky(Sequential):
+    """Replication 1 fails once (and is retried), replication 2 always fails (and is reported)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, int] = {}
+
+    def run(self, tasks):
+        from sim.experiment.replicate import run_replication
+
+        for task in tasks:
+            outcome = None
+            for attempt in (1, 2):
+                self.calls[task.rep] = self.calls.get(task.rep, 0) + 1
+                if task.rep == 2 or (task.rep == 1 and attempt == 1):
+                    continue
+                outcome = Outcome(task, run_replication(task), None, attempt)
+                break
+            yield outcome or Outcome(task, None, "RuntimeError: boom", 2)
+
+
+def test_a_failed_replication_is_retried_once_then_reported():
+    flaky = Flaky()
+    plan = Plan([("a", small())], reps=3, days=1)
+    result = compare_scenarios(plan, flaky)
+    assert flaky.calls == {0: 1, 1: 2, 2: 2}
+    assert result.collector.reps_done["a"] == 2
+    assert result.summary()["failures"] == [
+        {"scenario": "a", "replication": 2, "attempts": 2, "error": "RuntimeError: boom"}
+    ]
+
+
+def test_the_local_pool_retries_then_reports(monkeypatch):
+    calls = []
+
+    def sometimes(task: Task) -> RepResult:
+        calls.append(task.rep)
+        raise ValueError(f"no luck {task.rep}")
+
+    monkeypatch.setattr("sim.experiment.executors.run_replication", sometimes)
+    outcomes = list(Sequential().run([Task("a", 0, 0, {}, 0, 1.0, 0.0)]))
+    assert calls == [0, 0]
+    assert outcomes[0].result is None and outcomes[0].attempts == 2 and "no luck 0" in outcomes[0].error
+
+
+def test_streamed_aggregation_keeps_nothing_per_replication():
+    plan = Plan([("a", small()), ("b", small(staffing={"per_office": 30}))], reps=4, days=1)
+    result = compare_scenarios(plan, Sequential())
+    assert result.collector.pending == {} and result.collector.rows == []
+    assert result.collector.diffs["b"]["response_rate"].n == 4
+
+
+# --- compare ------------------------------------------------------------------------------------------
+
+
+def test_compare_cli_json_and_files(cli, small_files, tmp_path):
+    base, more = small_files
+    out = tmp_path / "out"
+    result = cli(
+        "compare", str(base), str(more), "--reps", "3", "--days", "2", "--workers", "1", "--json", "--out", str(out)
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert set(data) >= {"scenarios", "paired", "reps", "seed"}
+    assert [s["name"] for s in data["scenarios"]] == ["Small 3", "Small 30"]
+    kpi = data["scenarios"][0]["kpis"]["response_rate"]
+    assert set(kpi) == {"mean", "ci"} and kpi["ci"][0] <= kpi["mean"] <= kpi["ci"][1]
+    paired = data["paired"][0]
+    assert paired["name"] == "Small 30" and paired["vs"] == "Small 3"
+    wait = paired["kpis"]["street_wait_mean_h"]
+    assert wait["diff"] < 0 and wait["verdict"] == "better"  # 30 staff per office wait less than 3
+    for name in ("results.csv", "results.parquet", "report.md", "backlog.png", "resolution_time.png", "kpis.png"):
+        assert (out / name).stat().st_size > 0, name
+    rows = pd.read_csv(out / "results.csv")
+    assert list(rows.columns) == ["scenario", "replication", "kpi", "value"]
+    assert rows.groupby(["scenario", "replication"]).size().nunique() == 1
+    assert len(rows) == 2 * 3 * rows["kpi"].nunique()
+    assert pd.read_parquet(out / "results.parquet").shape == rows.shape
+    assert "paired differences" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_compare_table_and_auto_reps(cli, small_files):
+    base, more = small_files
+    result = cli(
+        "compare", str(base), str(more), "--reps", "auto", "--ci-width", "0.02", "--days", "1", "--workers", "1"
+    )
+    assert result.code == 0, result.err
+    assert "paired differences" in result.out and "replications reached the half-width 0.02" in result.out
+
+
+def test_reps_auto_stops_at_the_width_or_the_cap():
+    plan = Plan([("a", small())], reps=None, ci_width=1e-9, max_reps=7, days=1)
+    result = compare_scenarios(plan, Sequential())
+    assert result.reps == 7
+    plan = Plan([("a", small())], reps=None, ci_width=0.5, days=1)
+    assert compare_scenarios(plan, Sequential()).reps == 5
+
+
+def test_automatic_warmup_is_reported():
+    plan = Plan([("a", small())], reps=2, days=3, warmup_days="auto")
+    summary = compare_scenarios(plan, Sequential()).summary()
+    assert summary["warmup_auto"]["method"].startswith("MSER-5")
+    assert 0 <= summary["warmup_days"] < 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--reps", "auto"], "needs --ci-width"),
+        (["--reps", "1"], "at least 2"),
+        (["--reps", "many"], "'auto'"),
+        (["--kpi", "happiness", "--reps", "auto", "--ci-width", "1"], "unknown KPI"),
+        (["--warmup-days", "soon"], "'auto'"),
+        (["--set", "staffing.per_office=-1"], "≥ 0"),
+    ],
+)
+def test_compare_bad_options_are_one_line(cli, small_files, args, needle):
+    base, more = small_files
+    result = cli("compare", str(base), str(more), "--days", "1", *args)
+    assert result.code == 2 and needle in result.err and result.err.count("\n") == 1
+
+
+# --- sweeps ---------------------------------------------------------------------------------------------
+
+
+def test_designs():
+    a = parse_vary("staffing.per_office=10,20,30")
+    b = parse_vary("grids.mode=merged,separate")
+    assert a == Vary("staffing.per_office", (10, 20, 30))
+    assert len(design([a, b])) == 6
+    points = design([a, b], "lhs", samples=8, seed=3)
+    assert len(points) == 8
+    assert all(10 <= p["staffing.per_office"] <= 30 and isinstance(p["staffing.per_office"], int) for p in points)
+    assert {p["grids.mode"] for p in points} == {"merged", "separate"}
+    strata = sorted(int((p["staffing.per_office"] - 10) / 20 * 8 - 1e-9) for p in points)
+    assert strata == list(range(8))  # one point in each eighth of the range
+    with pytest.raises(ScenarioError, match="did you mean 'per_office'"):
+        parse_vary("staffing.per_ofice=1,2")
+    assert parse_vary("arrivals.entry={unit=0.5, grid=0.5, street=0.0},{unit=1.0}").values[1] == {"unit": 1.0}
+
+
+def test_sweep_api_and_cli(cli, small_files, tmp_path):
+    base, _ = small_files
+    frame = sweep(base, ["staffing.per_office=5,40"], reps=2, days=1)
+    assert set(frame["staffing.per_office"]) == {5, 40}
+    assert list(frame.columns) == ["point", "staffing.per_office", "replication", "kpi", "value"]
+    out = tmp_path / "sweep"
+    result = cli(
+        "sweep",
+        str(base),
+        "--vary",
+        "staffing.per_office=5,40",
+        "--vary",
+        "grids.mode=merged,separate",
+        "--reps",
+        "2",
+        "--days",
+        "1",
+        "--workers",
+        "1",
+        "--json",
+        "--out",
+        str(out),
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert len(data["points"]) == 4 and data["keys"] == ["staffing.per_office", "grids.mode"]
+    waits = {
+        (p["values"]["staffing.per_office"], p["values"]["grids.mode"]): p["kpis"]["street_wait_mean_h"]["mean"]
+        for p in data["points"]
+    }
+    assert waits[(40, "merged")] < waits[(5, "merged")]
+    assert (out / "sweep_staffing_per_office.png").exists() and (out / "sweep_grids_mode.png").exists()
+    bad = cli("sweep", str(base), "--vary", "staffing.per_office=5,-3", "--reps", "2", "--days", "1")
+    assert bad.code == 2 and "staffing.per_office" in bad.err
+
+
+# --- staffing -----------------------------------------------------------------------------------------
+
+
+def test_targets_parse_or_explain():
+    t = ServiceTarget.parse("urgent.response<=2h@0.90")
+    assert (t.priority, t.measure, t.hours, t.share) == ("urgent", "response", 2.0, 0.90)
+    assert ServiceTarget.parse("all.wait<=30m@0.95").hours == 0.5
+    assert ServiceTarget.parse("ordinary.resolution<=3d@0.8").hours == 72
+    for bad in ("urgent.response<2h@0.9", "urgent.speed<=2h@0.9", "urgent.response<=2h@1.5", "soon"):
+        with pytest.raises(StaffingError):
+            ServiceTarget.parse(bad)
+
+
+def test_staff_without_a_pool_finds_the_smallest_number(cli, small_files):
+    base, _ = small_files
+    result = cli("staff", str(base), "--target", "all.wait<=1h@0.85", "--reps", "2", "--days", "3", "--json")
+    assert result.code == 0, result.err
+    answer = json.loads(result.out)
+    assert [o["office"] for o in answer["offices"]] == ["S1", "S2", "T1"]
+    for o in answer["offices"]:
+        assert o["erlang_c_guess"] >= 1
+        if o["met"]:
+            tried = {int(k): v for k, v in o["tried"].items()}
+            assert tried[o["staff"]] >= 0.85
+            if o["staff"] - 1 in tried:
+                assert tried[o["staff"] - 1] < 0.85
+    s1 = next(o for o in answer["offices"] if o["office"] == "S1")
+    s2 = next(o for o in answer["offices"] if o["office"] == "S2")
+    assert s1["staff"] >= s2["staff"]  # twice the residents never needs fewer staff
+
+
+def test_staff_with_a_pool_compares_three_splits(cli, small_files):
+    base, _ = small_files
+    result = cli(
+        "staff", str(base), "--target", "all.wait<=1h@0.90", "--pool", "60", "--reps", "2", "--days", "3", "--json"
+    )
+    assert result.code == 0, result.err
+    answer = json.loads(result.out)
+    names = [s["split"] for s in answer["splits"]]
+    assert names == ["flat", "by population", "marginal allocation"]
+    for split in answer["splits"]:
+        assert sum(split["staff"].values()) == 60
+    assert answer["splits"][0]["staff"] == {"S1": 20, "S2": 20, "T1": 20}
+    assert answer["best"] in names and isinstance(answer["flat_is_best"], bool)
+    assert answer["paired_vs_flat"][0]["kpis"]["target_share"]["verdict"]
+    table = cli("staff", str(base), "--target", "all.wait<=1h@0.90", "--pool", "60", "--reps", "2", "--days", "2")
+    assert "marginal allocation" in table.out and "district" in table.out
+    too_small = cli("staff", str(base), "--target", "all.wait<=1h@0.90", "--pool", "2", "--reps", "2", "--days", "1")
+    assert too_small.code == 2 and "cannot give each" in too_small.err
+
+
+def test_staff_api_returns_rows():
+    frame = staff(small(), "all.wait<=1h@0.9", pool=30, reps=2, days=1)
+    assert list(frame.columns) == ["scenario", "replication", "kpi", "value"]
+    assert {"flat", "by population", "marginal allocation"} <= set(frame["scenario"])
+    assert frame["kpi"].str.startswith("target:").any()
