@@ -21,8 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 ## run: set up and run the main job
 run: $(VENV)/.installed
-	$(BIN)/microgov structure scenarios/haigang-2020.toml
-	$(BIN)/microgov compare scenarios/haigang-2019.toml scenarios/haigang-2020.toml --reps 5 --days 14 --out out/reform
+	$(BIN)/microgov console scenarios/haigang-2020.toml
 
 ## test: set up with the test extra and run lint, type check, import contract and the whole suite
 test: $(VENV)/.installed-test lint typecheck

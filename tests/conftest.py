@@ -82,3 +82,26 @@ def logged_run(
 def run_2019_logged(tmp_path_factory: pytest.TempPathFactory) -> LoggedRun:
     """Two days of the 2019 district (long queues at the largest street), with its event log."""
     return logged_run(tmp_path_factory, "haigang-2019.toml", 2.0)
+
+
+SMALL = (
+    'name = "Small {staff}"\nseed = 4\n[staffing]\nper_office = {staff}\n'
+    "[streets.S1]\nresidents = 40_000\n[streets.S2]\nresidents = 25_000\n[towns.T1]\nresidents = 6_000\n"
+)
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """Two small scenarios and a two-day event log written by ``microgov run``."""
+    from sim.cli import main
+
+    folder = tmp_path_factory.mktemp("console")
+    low = folder / "small-low.toml"
+    high = folder / "small-high.toml"
+    low.write_text(SMALL.format(staff=4), encoding="utf-8")
+    high.write_text(SMALL.format(staff=30), encoding="utf-8")
+    log = folder / "two-days.parquet"
+    with pytest.raises(SystemExit) as done:
+        main(["run", str(low), "--days", "2", "--events", str(log), "--json"])
+    assert done.value.code in (0, None) and log.is_file()
+    return low, high, log

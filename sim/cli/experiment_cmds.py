@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli.common import JsonOption, SetOption, err, out, print_json, table
 from sim.cli.progress import progress_bar
-from sim.experiment.compare import Comparison, Plan, compare_scenarios, unique_labels
 from sim.experiment.errors import ExperimentError
-from sim.experiment.executors import executor_for
 from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS
 from sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from sim.experiment.compare import Comparison
 
 DaysOption = Annotated[
     float | None, typer.Option("--days", "-d", help="Simulated days per replication (default: clock.days).", min=0.01)
@@ -202,6 +203,9 @@ def compare(
       microgov compare scenarios/haigang-2020.toml scenarios/haigang-2020.toml --set whistle.enabled=false --reps 5
       microgov compare a.toml b.toml --reps auto --ci-width 0.005 --kpi response_rate --json[/]
     """
+    from sim.experiment.compare import Plan, compare_scenarios, unique_labels
+    from sim.experiment.executors import executor_for
+
     if len(files) < 1:
         raise ExperimentError("give at least one scenario file")
     headline_kpi = BY_NAME.get(headline)
@@ -268,6 +272,7 @@ def sweep(
       microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,60 \\
           --vary referral.delay.mean_h=1,6 --design lhs --samples 12 --out out/sweep[/]
     """
+    from sim.experiment.executors import executor_for
     from sim.experiment.sweep import parse_vary, run_sweep
 
     varies = [parse_vary(v) for v in vary]
@@ -369,6 +374,7 @@ def staff(
       microgov staff scenarios/haigang-2019.toml --target "all.wait<=1h@0.90"
       microgov staff scenarios/haigang-2020.toml --target "urgent.response<=2h@0.80" --pool 601[/]
     """
+    from sim.experiment.executors import executor_for
     from sim.staffing import ServiceTarget, staff_answer
 
     goal = ServiceTarget.parse(target)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import tomli_w
 import typer
 
-from sim.brief import Figure, structure_figures
 from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, pct, print_json, table
 from sim.scenario import load_scenario
-from sim.structure import TIER, build_district
+
+if TYPE_CHECKING:
+    from sim.brief import Figure
 
 
 def check(
@@ -70,6 +71,9 @@ def structure(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOptio
 
     [dim]Example: microgov structure scenarios/haigang-2020.toml --json[/]
     """
+    from sim.brief import structure_figures
+    from sim.structure import TIER, build_district
+
     sc = load_scenario(file, overrides or [])
     district = build_district(sc)
     g = district.graph

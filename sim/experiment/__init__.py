@@ -7,15 +7,40 @@ CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.staffi
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.experiment.compare import Comparison, Plan, compare_scenarios, unique_labels
-from sim.experiment.executors import DaskCluster, Executor, LocalPool, Sequential, executor_for
-from sim.experiment.kpis import KPIS
-from sim.experiment.sweep import Sweep, parse_vary, run_sweep
-from sim.scenario import Scenario, load_scenario
+if TYPE_CHECKING:
+    from sim.experiment.compare import Comparison, Plan, compare_scenarios, unique_labels
+    from sim.experiment.executors import DaskCluster, Executor, LocalPool, Sequential, executor_for
+    from sim.experiment.kpis import KPIS
+    from sim.experiment.sweep import Sweep, run_sweep
+    from sim.scenario import Scenario
+
+# The harness pulls in scipy, pandas and pyarrow; load it when first used, not when the CLI starts.
+_LAZY = {
+    "Comparison": "sim.experiment.compare",
+    "Plan": "sim.experiment.compare",
+    "compare_scenarios": "sim.experiment.compare",
+    "unique_labels": "sim.experiment.compare",
+    "DaskCluster": "sim.experiment.executors",
+    "Executor": "sim.experiment.executors",
+    "LocalPool": "sim.experiment.executors",
+    "Sequential": "sim.experiment.executors",
+    "executor_for": "sim.experiment.executors",
+    "KPIS": "sim.experiment.kpis",
+    "Sweep": "sim.experiment.sweep",
+    "run_sweep": "sim.experiment.sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim.experiment' has no attribute {name!r}")
+
 
 __all__ = [
     "KPIS",
@@ -32,10 +57,13 @@ __all__ = [
     "run_sweep",
     "staff",
     "sweep",
+    "unique_labels",
 ]
 
 
 def _scenario(item: str | Path | Scenario, overrides: Sequence[str]) -> Scenario:
+    from sim.scenario import Scenario, load_scenario
+
     return item if isinstance(item, Scenario) else load_scenario(item, overrides)
 
 
@@ -51,6 +79,9 @@ def compare(
 ) -> Any:
     """Run the scenarios (files or loaded scenarios) with common random numbers; one row per scenario ×
     replication × KPI."""
+    from sim.experiment.compare import Plan, compare_scenarios, unique_labels
+    from sim.scenario import Scenario
+
     loaded = [_scenario(s, overrides) for s in scenarios]
     hints = [Path(s).stem if not isinstance(s, Scenario) else s.name for s in scenarios]
     labels = unique_labels([s.name for s in loaded], hints)
@@ -71,6 +102,8 @@ def sweep(
     executor: Executor | None = None,
 ) -> Any:
     """Sweep ``file`` over ``vary`` ("key=v1,v2,..."); one row per design point × replication × KPI."""
+    from sim.experiment.sweep import parse_vary, run_sweep
+
     result = run_sweep(
         file,
         [parse_vary(v) for v in vary],

@@ -78,15 +78,16 @@ class LocalPool(Executor):
 
     On Linux the workers are forked when the pool opens, before the caller starts any threads (a
     progress bar's), so they start at once with the library already imported; elsewhere they are
-    spawned.
+    spawned. A process that already runs threads (the console) asks for ``forkserver``.
     """
 
     name = "local pool"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, method: str | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         if self.workers < 1:
             raise ExperimentError(f"--workers must be at least 1, found {self.workers}")
+        self.method = method or ("fork" if sys.platform == "linux" else "spawn")
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> LocalPool:
@@ -95,8 +96,10 @@ class LocalPool(Executor):
 
     def _open(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            method = "fork" if sys.platform == "linux" else "spawn"
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context(method))
+            context = multiprocessing.get_context(self.method)
+            if self.method == "forkserver":
+                context.set_forkserver_preload(["sim.experiment.replicate"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
             for future in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
                 future.result()
         return self._pool

@@ -1,0 +1,122 @@
+"""The microgov console: one Textual app, a mode per job.
+
+Operate and Train are for operators and trainers; Replay plays a run's event log; Compare runs scenarios
+side by side; Structure shows the district. ``1``–``5`` switch modes, ``?`` or F1 lists the keys that
+work where you are, ctrl+p opens a command palette whose commands fit the current mode (and themes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from console.i18n import Words
+from console.screens.compare import CompareScreen
+from console.screens.later import OperateScreen, TrainScreen
+from console.screens.modals import HelpScreen, Prompt
+from console.screens.replay import ReplayScreen
+from console.screens.structure import StructureScreen
+from console.session import Session, prepare_workers
+
+MODES = ("operate", "train", "replay", "compare", "structure")
+SCREENS: dict[str, type[Screen[Any]]] = {
+    "operate": OperateScreen,
+    "train": TrainScreen,
+    "replay": ReplayScreen,
+    "compare": CompareScreen,
+    "structure": StructureScreen,
+}
+
+
+class MicrogovApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("console.tcss")
+    TITLE = "microgov"
+    MODES = SCREENS  # type: ignore[assignment]
+    BINDINGS = [
+        *[
+            Binding(str(n), f"switch_mode('{name}')", name.capitalize(), show=False, id=f"mode-{name}")
+            for n, name in enumerate(MODES, start=1)
+        ],
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        scenario: Path | None = None,
+        events: Path | None = None,
+        lang: str = "en",
+        *,
+        mode: str | None = None,
+        cursor_blink: bool = True,
+    ) -> None:
+        prepare_workers()
+        self.session = Session(Words(lang), scenario_path=scenario, events_path=events)
+        self.session.load()
+        self.cursor_blink = cursor_blink
+        self.start_mode = mode or ("replay" if events is not None else "structure")
+        super().__init__()
+
+    def on_mount(self) -> None:
+        self.title = self.session.name
+        self.switch_mode(self.start_mode)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen, f"{self.session.name} · {self.session.words(self.current_mode)}"))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        w = self.session.words
+        for name in MODES:
+            if name != self.current_mode:
+                yield SystemCommand(f"{w(name)}", f"switch to the {name} mode", lambda n=name: self.switch_mode(n))
+        if isinstance(screen, ReplayScreen):
+            if screen.index is not None:
+                yield SystemCommand("Play / pause", "play or pause the replay", screen.action_play)
+                yield SystemCommand("Go to time…", "jump to a typed time", screen.action_seek)
+                yield SystemCommand("Faster", "replay faster", lambda: screen.action_speed(1))
+                yield SystemCommand("Slower", "replay slower", lambda: screen.action_speed(-1))
+                yield SystemCommand("Filter the queue", "show only matching requests", screen.action_filter)
+            yield SystemCommand("Open event log…", "replay another run's event log", screen.action_open)
+        elif isinstance(screen, StructureScreen):
+            yield SystemCommand("Run a week", "simulate 7 days for each post's load and backlog", screen.action_run)
+            yield SystemCommand("Open the offices", "expand every street and town", screen.action_expand_offices)
+        elif isinstance(screen, CompareScreen):
+            yield SystemCommand("Run comparison", "run the ticked scenarios", screen.action_run)
+        yield from super().get_system_commands(screen)
+
+
+def _translated(cls: type[Any], words: Words, **extra: Any) -> type[Any]:
+    """``cls`` with its keys described in ``words``' language (the same keys, the same ids)."""
+    bindings = [
+        dataclasses.replace(b, description=words.phrase(b.description)) if isinstance(b, Binding) else b
+        for b in cls.BINDINGS
+    ]
+    return type(cls.__name__, (cls,), {"BINDINGS": bindings, "__module__": cls.__module__, **extra})
+
+
+def make_app(
+    scenario: Path | None = None,
+    events: Path | None = None,
+    lang: str = "en",
+    *,
+    mode: str | None = None,
+    cursor_blink: bool = True,
+) -> MicrogovApp:
+    """The console in ``lang``: English as declared, Chinese through translated subclasses."""
+    words = Words(lang)
+    if lang == "en":
+        return MicrogovApp(scenario, events, lang, mode=mode, cursor_blink=cursor_blink)
+    for modal in (HelpScreen, Prompt):
+        _translated(modal, words)
+    screens = {name: _translated(cls, words) for name, cls in SCREENS.items()}
+    app_class = _translated(MicrogovApp, words, MODES=screens)
+    app: MicrogovApp = app_class(scenario, events, lang, mode=mode, cursor_blink=cursor_blink)
+    return app

@@ -1,0 +1,159 @@
+"""The console's words in Chinese and English: levels, priorities, modes and labels.
+
+Category and place names come from the scenario itself (``name`` and ``name_en``); everything else the
+console says is looked up here, so ``--lang zh`` and ``--lang en`` show the same screens in either.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+
+LEVELS = {
+    "district": ("区", "district"),
+    "department": ("区直部门", "department"),
+    "street": ("街道", "street"),
+    "town": ("镇", "town"),
+    "community": ("社区", "community"),
+    "village": ("村", "village"),
+    "grid": ("网格", "grid"),
+    "building": ("楼栋", "building"),
+    "unit": ("单元", "unit"),
+    "committee_member": ("村委委员", "committee member"),
+    "representative": ("村民代表", "villager representative"),
+}
+PRIORITIES = {"special": ("特事", "special"), "urgent": ("急事", "urgent"), "ordinary": ("普件", "ordinary")}
+WORDS = {
+    "operate": ("值守", "Operate"),
+    "train": ("培训", "Train"),
+    "replay": ("回放", "Replay"),
+    "compare": ("比较", "Compare"),
+    "structure": ("结构", "Structure"),
+    "help": ("帮助", "Help"),
+    "quit": ("退出", "Quit"),
+    "households": ("户", "households"),
+    "residents": ("居民", "residents"),
+    "staff": ("人员", "staff"),
+    "load": ("工作量", "load"),
+    "backlog": ("积压", "backlog"),
+    "requests": ("诉求", "requests"),
+    "resolved": ("已解决", "resolved"),
+    "open": ("未结", "open"),
+    "abandoned": ("转热线", "abandoned"),
+    "response_rate": ("响应率", "response rate"),
+    "resolution_rate": ("解决率", "resolution rate"),
+    "resolution_time": ("平均解决时间", "mean resolution time"),
+    "post": ("岗位", "post"),
+    "priority": ("类别", "priority"),
+    "category": ("事项", "category"),
+    "age": ("已等", "age"),
+    "deadline": ("时限", "deadline"),
+    "state": ("状态", "state"),
+    "office": ("街镇", "office"),
+    "open_now": ("当前未结", "open now"),
+    "play": ("播放", "play"),
+    "paused": ("暂停", "paused"),
+    "playing": ("播放中", "playing"),
+    "speed": ("速度", "speed"),
+    "filter": ("筛选", "filter"),
+    "seek": ("跳转", "go to"),
+    "scenarios": ("情景", "scenarios"),
+    "replications": ("重复次数", "replications"),
+    "days": ("天数", "days"),
+    "run": ("运行", "Run"),
+    "kpi": ("指标", "KPI"),
+    "verdict": ("结论", "verdict"),
+    "difference": ("差值", "difference"),
+    "better": ("更好", "better"),
+    "worse": ("更差", "worse"),
+    "no significant difference": ("无显著差异", "no significant difference"),
+    "n.s.": ("无显著差异", "no sig."),
+    "higher": ("更高", "higher"),
+    "lower": ("更低", "lower"),
+    "no data": ("无数据", "no data"),
+    "last_run": ("上次运行", "last run"),
+    "no_run": ("尚无运行数据", "no run yet"),
+    "no_log": ("未打开事件日志", "no event log open"),
+    "day_unit": ("天", "days"),
+    "event": ("事件", "event"),
+    "in": ("剩", "in"),
+    "late": ("超", "late"),
+    "new": ("新", "new"),
+    "waiting": ("等待", "waiting"),
+    "in hand": ("办理中", "in hand"),
+    "settled": ("已处置", "settled"),
+    "passed on": ("已转办", "passed on"),
+    "sent up": ("已上报", "sent up"),
+    "returned": ("已退回", "returned"),
+    "whistled": ("已吹哨", "whistled"),
+    "handed off": ("已移交", "handed off"),
+    "other_log": ("事件日志来自另一情景", "the event log is of another scenario"),
+}
+
+
+#: Key descriptions shown in the footer and the help screen.
+PHRASES = {
+    "Operate": "值守",
+    "Train": "培训",
+    "Replay": "回放",
+    "Compare": "比较",
+    "Structure": "结构",
+    "Help": "帮助",
+    "Quit": "退出",
+    "Close": "关闭",
+    "Cancel": "取消",
+    "Run a week": "运行一周",
+    "Open offices": "展开街镇",
+    "Play": "播放",
+    "−event": "上一事件",
+    "+event": "下一事件",
+    "−hour": "后退一小时",
+    "+hour": "前进一小时",
+    "Faster": "加速",
+    "Slower": "减速",
+    "Go to": "跳转",
+    "Filter": "筛选",
+    "Clear filter": "清除筛选",
+    "Open": "打开日志",
+    "Run comparison": "运行比较",
+}
+
+
+def default_lang() -> str:
+    """Chinese when the locale says so, English otherwise."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    code = locale.getlocale()[0] or ""
+    return "zh" if code.lower().startswith("zh") else "en"
+
+
+class Words:
+    """Look up the console's words in one language."""
+
+    def __init__(self, lang: str) -> None:
+        if lang not in ("zh", "en"):
+            raise ValueError(f"language must be zh or en, found {lang!r}")
+        self.lang = lang
+        self._i = 0 if lang == "zh" else 1
+
+    def __call__(self, key: str) -> str:
+        pair = WORDS.get(key)
+        return pair[self._i] if pair else key
+
+    def phrase(self, english: str) -> str:
+        """A key's description in this language."""
+        return PHRASES.get(english, english) if self.lang == "zh" else english
+
+    def level(self, level: str) -> str:
+        pair = LEVELS.get(level)
+        return pair[self._i] if pair else level
+
+    def priority(self, priority: str) -> str:
+        pair = PRIORITIES.get(priority)
+        return pair[self._i] if pair else priority
+
+    def name(self, attrs: dict[str, object]) -> str:
+        """A node's (or category's) name in this language."""
+        return str(attrs.get("name" if self.lang == "zh" else "name_en") or attrs.get("name") or "")

@@ -1,0 +1,230 @@
+"""The console's modes as a user drives them (Pilot): structure, replay of a real run's log, compare,
+help and the command palette, languages, and a failed worker that must not stop the app."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input, Tree
+
+from console.app import MicrogovApp, make_app
+from console.screens.compare import CompareScreen
+from console.screens.modals import HelpScreen
+from console.screens.replay import ReplayScreen
+from console.screens.structure import StructureScreen
+from console.widgets import QueueView
+
+
+class Recorder(MicrogovApp):
+    """The console, keeping every message its screens post to it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.seen: list[object] = []
+
+    def on_structure_screen_node_shown(self, message: StructureScreen.NodeShown) -> None:
+        self.seen.append(message)
+
+    def on_structure_screen_stats_ready(self, message: StructureScreen.StatsReady) -> None:
+        self.seen.append(message)
+
+    def on_replay_screen_clock_moved(self, message: ReplayScreen.ClockMoved) -> None:
+        self.seen.append(message)
+
+    def on_compare_screen_finished(self, message: CompareScreen.Finished) -> None:
+        self.seen.append(message)
+
+
+async def until(pilot, condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait (on the app's own clock, not sleeping the test) until ``condition()`` holds."""
+    steps = int(seconds / 0.05)
+    for _ in range(steps):
+        if condition():
+            return
+        errors = [n.message for n in pilot.app._notifications if n.severity == "error"]
+        if errors and not getattr(pilot.app, "errors_expected", False):
+            raise AssertionError(f"the console reported an error: {errors}")
+        await pilot.pause(0.05)
+    raise AssertionError("the console did not get there in time")
+
+
+async def test_structure_tree_details_and_last_run(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="structure", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.screen.query_one("#tree", Tree)
+        await until(pilot, lambda: len(tree.root.children) > 0)
+        kids = [node.data for node in tree.root.children]
+        assert kids[-3:] == ["S1", "S2", "T1"] and "water" in kids
+        s1 = tree.root.children[kids.index("S1")]
+        assert not s1.children  # not loaded before it is opened
+        s1.expand()
+        await pilot.pause()
+        assert s1.children and all(str(c.data).startswith("S1/C") for c in s1.children)
+        await until(pilot, lambda: any(isinstance(m, StructureScreen.StatsReady) for m in app.seen))
+        assert "backlog" in str(s1.label)
+        tree.select_node(s1)
+        tree.move_cursor(s1)
+        await until(pilot, lambda: any(isinstance(m, StructureScreen.NodeShown) and m.node == "S1" for m in app.seen))
+        shown = next(m for m in app.seen if isinstance(m, StructureScreen.NodeShown) and m.node == "S1")
+        assert shown.kpis is not None and shown.kpis["requests"] > 0
+        table = app.screen.query_one("#node-kpis", DataTable)
+        assert table.row_count >= 5
+        assert "last run" in app.screen.sub_title
+
+
+async def test_structure_runs_a_week_in_a_worker(small_world, tmp_path, monkeypatch):
+    low, _, _ = small_world
+    monkeypatch.setattr("console.session.user_cache_dir", lambda name: str(tmp_path))
+    app = Recorder(low, None, "en", mode="structure", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session.district is not None)
+        assert app.session.stats is None
+        await pilot.press("r")
+        await until(pilot, lambda: any(isinstance(m, StructureScreen.StatsReady) for m in app.seen), 60)
+        assert app.session.events_path is not None and app.session.events_path.is_file()
+        assert app.session.stats.nodes["district"].load_total > 0  # type: ignore[union-attr]
+
+
+async def test_replay_keys_move_the_clock(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await until(pilot, lambda: screen.index is not None)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: any(isinstance(m, ReplayScreen.ClockMoved) and m.position == 1 for m in app.seen))
+        first = screen.clock_h
+        assert first == pytest.approx(float(screen.index.time[0]))
+        await pilot.press("right_curly_bracket", "right_curly_bracket")
+        assert screen.clock_h == pytest.approx(first + 2.0)
+        position = screen.index.position
+        assert position == int(screen.index.time.searchsorted(first + 2.0, side="right"))
+        await pilot.press("left_square_bracket")
+        assert screen.index.position == position - 1
+        await pilot.press("plus", "plus")
+        assert screen.speed == 2
+        await pilot.press("minus")
+        assert screen.speed == 1
+        await pilot.press("g")
+        await pilot.pause()
+        prompt = app.screen.query_one(Input)
+        prompt.value = "day 1 18:30"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.clock_h == pytest.approx(18.5)
+        queue = screen.query_one("#queue", QueueView)
+        assert queue.count == len(screen.index.open) > 0
+        await pilot.press("slash")
+        for key in "urgent":
+            await pilot.press(key)
+        assert 0 < queue.count < len(screen.index.open)
+        await pilot.press("escape")
+        assert queue.count == len(screen.index.open)
+        assert app.sub_title or screen.sub_title.startswith("2020-06-01 18:30")
+
+
+async def test_replay_plays_at_most_ten_updates_a_second(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.index is not None)
+        await pilot.press("plus", "plus", "plus")  # 600×
+        before = len(app.seen)
+        await pilot.press("space")
+        await pilot.pause(1.0)
+        await pilot.press("space")
+        ticks = len(app.seen) - before
+        assert 3 <= ticks <= 12
+        assert screen.clock_h == pytest.approx(ticks * 600 * 0.1 / 3600, rel=0.5)
+        assert not screen.playing
+
+
+async def test_replay_failed_open_shows_a_notice_and_keeps_running(small_world, tmp_path):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    app.errors_expected = True
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.index is not None)
+        bad = tmp_path / "not-a-log.parquet"
+        bad.write_text("hello", encoding="utf-8")
+        screen.load(bad)
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        assert app.is_running and isinstance(app.screen, ReplayScreen)
+        assert screen.index is not None  # the open log is kept
+
+
+async def test_compare_runs_in_a_worker_and_shows_verdicts(small_world):
+    low, high, _ = small_world
+    app = Recorder(low, None, "en", mode="compare", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        picker = screen.query_one("#compare-scenarios")
+        picker.deselect_all()
+        for value in (str(low), str(high)):
+            picker.select(value)
+        screen.query_one("#compare-reps", Input).value = "2"
+        screen.query_one("#compare-days", Input).value = "1"
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: any(isinstance(m, CompareScreen.Finished) for m in app.seen), 120)
+        summary = next(m for m in app.seen if isinstance(m, CompareScreen.Finished)).summary
+        assert [s["name"] for s in summary["scenarios"]] == ["Small 4", "Small 30"]
+        assert summary["paired"][0]["kpis"]["street_wait_mean_h"]["diff"] < 0
+        table = screen.query_one("#compare-kpis", DataTable)
+        assert table.row_count > 10 and "response_rate" in {str(k.value) for k in table.rows}
+        assert not screen.running
+
+
+async def test_help_lists_the_keys_bound_here(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.index is not None)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-keys").render())
+        for phrase in ("Play or pause the replay", "One hour on", "Go to a typed time", "Structure", "Quit"):
+            assert phrase in text
+        assert "Run a week" not in text  # a Structure key, not bound here
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReplayScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_commands_fit_the_mode(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.index is not None)
+        replay = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Go to time…" in replay and "Run a week" not in replay and "Theme" in replay
+        await pilot.press("5")
+        await until(pilot, lambda: app.session.district is not None)
+        structure = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Run a week" in structure and "Go to time…" not in structure
+
+
+async def test_modes_switch_with_number_keys(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="structure", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key, mode in (("1", "operate"), ("2", "train"), ("3", "replay"), ("4", "compare"), ("5", "structure")):
+            await pilot.press(key)
+            assert app.current_mode == mode
+        await pilot.press("1")
+        assert "Operate" in str(app.screen.query_one("#later-what").render())
+
+
+async def test_chinese_labels(small_world):
+    low, _, log = small_world
+    app = make_app(low, log, "zh", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.index is not None)
+        descriptions = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert {"播放", "跳转", "筛选", "帮助", "退出"} <= descriptions
+        assert "回放" in str(app.screen.query_one("ModeBar").render())
+        assert "类别" in str(app.screen.query_one("#queue-header").render())
