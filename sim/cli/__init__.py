@@ -32,11 +32,12 @@ def _register_commands() -> None:
     if _registered:
         return
     _registered.append(True)
-    from sim.cli import experiment_cmds, run_cmds, scenario_cmds
+    from sim.cli import experiment_cmds, realdata_cmds, run_cmds, scenario_cmds
 
     scenario_cmds.register(app)
     run_cmds.register(app)
     experiment_cmds.register(app)
+    realdata_cmds.register(app)
     for ep in entry_points(group="microgov.commands"):
         try:
             ep.load()(app)

@@ -9,9 +9,7 @@ import typer
 
 from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, print_json, table
 from sim.cli.progress import progress_bar
-from sim.engine import simulate
 from sim.scenario import load_scenario
-from sim.validation import validate_mmc
 
 DaysOption = Annotated[
     float | None, typer.Option("--days", "-d", help="Simulated days (default: the scenario's clock.days).", min=0.01)
@@ -31,6 +29,15 @@ def run(
     warmup_days: Annotated[
         float | None, typer.Option("--warmup-days", help="Leave requests of the first days out of the KPIs.", min=0)
     ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option(
+            "--trace",
+            help="Replay the real arrivals of a trace (microgov import) instead of generating them; the run "
+            "starts on its first day (or trace.start).",
+            dir_okay=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a scenario once and report the KPIs: the three rates, resolution times, where requests were
@@ -39,16 +46,27 @@ def run(
     [dim]Examples:
       microgov run scenarios/haigang-2020.toml --days 30
       microgov run scenarios/haigang-2019.toml --set staffing.per_office=30 --json
-      microgov run scenarios/haigang-2020.toml --days 7 --events out/week.parquet[/]
+      microgov run scenarios/haigang-2020.toml --days 7 --events out/week.parquet
+      microgov run scenarios/haigang-2020.toml --days 7 --trace out/boston.parquet --set trace.start=2015-03-02[/]
     """
+    from sim.engine import simulate
+
     scenario = load_scenario(file, overrides or [])
     with progress_bar(f"simulating {scenario.name}") as update:
-        result = simulate(scenario, seed=seed, days=days, warmup_days=warmup_days, events=events, progress=update)
+        result = simulate(
+            scenario, seed=seed, days=days, warmup_days=warmup_days, events=events, progress=update, trace=trace
+        )
     kpis = result.kpis
     if as_json:
         print_json({**kpis, "backlog": result.metrics.backlog(), "events": str(events) if events else None})
         return
     print_kpis(kpis)
+    if "trace" in kpis:
+        t = kpis["trace"]
+        out.print(
+            f"[dim]trace: {t['arrivals']:,} real arrivals from {t['start']} ({t['after_end']:,} after the run's end, "
+            f"{t['before_start']:,} before its start, {t['unmapped_left_out']:,} of unmapped types left out)[/]"
+        )
     if events:
         out.print(f"[dim]event log: {events} ({result.event_rows:,} rows)[/]")
 
@@ -156,6 +174,8 @@ def mmc(
 
     [dim]Example: microgov validate mmc --arrival-rate 9.35 --service-rate 1 --servers 11 --peer ciw[/]
     """
+    from sim.validation import validate_mmc
+
     with progress_bar("replications", total=reps * (2 if peer else 1), count=True) as update:
         result = validate_mmc(
             arrival_rate,

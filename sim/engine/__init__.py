@@ -62,16 +62,32 @@ def simulate(
     events: str | Path | None = None,
     district: District | None = None,
     progress: Callable[[float], None] | None = None,
+    trace: str | Path | None = None,
 ) -> RunResult:
-    """Run ``scenario`` once. ``seed`` defaults to the scenario's, ``days`` to ``clock.days``."""
+    """Run ``scenario`` once. ``seed`` defaults to the scenario's, ``days`` to ``clock.days``. With
+    ``trace`` (a file written by ``microgov import``) the real arrivals replace the generated ones and
+    the run's clock starts on the trace's first day (or ``trace.start``)."""
     seed = scenario.seed if seed is None else seed
     days = scenario.clock.days if days is None else days
     warmup = scenario.clock.warmup_days if warmup_days is None else warmup_days
+    replay = None
+    if trace is not None:
+        from sim.realdata.trace import trace_arrivals
+
+        scenario, replay = trace_arrivals(trace, scenario, days)
     district = district or build_district(scenario)
     streams = Streams.from_seed(seed)
     net = build_network(scenario, district, streams.handling)
     log = open_event_log(events, scenario, net, seed if isinstance(seed, int) else -1, days) if events else None
-    engine = Engine(net, streams, end_h=days * 24.0, warmup_h=warmup * 24.0, sample_h=scenario.clock.sample_h, log=log)
+    engine = Engine(
+        net,
+        streams,
+        end_h=days * 24.0,
+        warmup_h=warmup * 24.0,
+        sample_h=scenario.clock.sample_h,
+        log=log,
+        trace=(replay.times_h, replay.categories) if replay is not None else None,
+    )
     try:
         metrics = engine.run(progress)
     except BaseException:
@@ -82,6 +98,8 @@ def simulate(
         log.close()
     shown = seed if isinstance(seed, int) else f"{seed.entropy}/{'.'.join(map(str, seed.spawn_key))}"
     kpis = {"scenario": scenario.name, "seed": shown, "days": days, "warmup_days": warmup, **metrics.summary()}
+    if replay is not None:
+        kpis["trace"] = replay.summary()
     return RunResult(kpis, metrics, Path(events) if events else None, log.written if log else 0)
 
 

@@ -201,6 +201,7 @@ class Engine:
         sample_h: float | None = 1.0,
         log: EventLog | None = None,
         max_arrivals: int | None = None,
+        trace: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.net = net
         self.env = simpy.Environment()
@@ -233,6 +234,12 @@ class Engine:
         self.joint = np.array([c.joint_share for c in net.categories])
         self.in_unit = np.array([c.in_unit if net.in_unit else 0.0 for c in net.categories])
         self.prio_of = [c.prio for c in net.categories]
+        if trace is not None:
+            order = np.argsort(trace[0], kind="stable")
+            times, cats = np.asarray(trace[0], dtype=float)[order], np.asarray(trace[1], dtype=np.int64)[order]
+            keep = (times >= 0.0) & (times < end_h)
+            trace = (times[keep], cats[keep])
+        self.trace = trace
         self.hour_rates = self._hour_rates()
         self.block_h = self._block_hours()
         self.whistles: list[WhistleCall] = []
@@ -277,15 +284,10 @@ class Engine:
         peak = float(self.hour_rates.max())
         return int(min(24, max(1, 256 // peak))) if peak > 0 else 24
 
-    def _block(self, ev: Any) -> None:
-        """Generate and schedule the arrivals of the next block of simulated hours: Poisson counts per
-        hour and category, uniform times within each hour (exact for a rate that is constant within each
-        hour), then the origin, channel and fate-deciding draws of each arrival."""
-        env, rng, net = self.env, self.rng, self.net
-        first = ev._value
-        hours = self.block_h
-        if self.max_arrivals is None:
-            hours = max(1, min(hours, math.ceil(self.end_h) - first))
+    def _generate(self, first: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
+        """Arrival times and categories of a block: Poisson counts per hour and category, uniform times
+        within each hour (exact for a rate that is constant within each hour)."""
+        rng, net = self.rng, self.net
         week = (np.arange(first, first + hours) + int(net.offset_h)) % 168
         rates = self.hour_rates[week][:, None] * net.shares[None, :]
         mult = self.hour_multipliers(first, hours)
@@ -293,12 +295,32 @@ class Engine:
             rates = rates * mult
         counts = rng.poisson(rates)
         n = int(counts.sum())
+        if not n:
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        hour_of = np.repeat(np.arange(first, first + hours), counts.sum(axis=1))
+        cats = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
+        times = hour_of + rng.random(n)
+        order = np.argsort(times, kind="stable")
+        return times[order], cats[order]
+
+    def _replay(self, first: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
+        """Arrival times and categories of a block, taken from a real request log (a trace)."""
+        assert self.trace is not None
+        times, cats = self.trace
+        lo, hi = np.searchsorted(times, [first, first + hours], side="left")
+        return times[lo:hi], cats[lo:hi]
+
+    def _block(self, ev: Any) -> None:
+        """Schedule the arrivals of the next block of simulated hours (generated, or replayed from a
+        trace), then the origin, channel and fate-deciding draws of each arrival."""
+        env, rng, net = self.env, self.rng, self.net
+        first = ev._value
+        hours = self.block_h
+        if self.max_arrivals is None:
+            hours = max(1, min(hours, math.ceil(self.end_h) - first))
+        times, cats = self._generate(first, hours) if self.trace is None else self._replay(first, hours)
+        n = len(times)
         if n:
-            hour_of = np.repeat(np.arange(first, first + hours), counts.sum(axis=1))
-            cats = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
-            times = hour_of + rng.random(n)
-            order = np.argsort(times, kind="stable")
-            times, cats = times[order], cats[order]
             if self.max_arrivals is not None:
                 keep = self.max_arrivals - self.scheduled
                 times, cats = times[:keep], cats[:keep]

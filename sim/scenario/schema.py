@@ -465,6 +465,23 @@ class InjectSpec(Model):
     text: Text = ""
 
 
+TraceName = Annotated[str, Strict(), Field(min_length=1, max_length=200)]
+
+
+class TraceSpec(Model):
+    """How a real request log drives a run (``run --trace``): which scenario category each real request
+    type becomes, where unlisted types go, and which day of the log is the run's first.
+
+    A real type that is itself a category id, or a category's ``name`` or ``name_en``, needs no entry.
+    With ``default = ""``, requests of unlisted types are left out of the run (and counted). ``start``
+    defaults to the log's first day.
+    """
+
+    categories: dict[TraceName, Ident] = Field(default_factory=dict)
+    default: Annotated[str, Strict(), Field(pattern=r"^([a-z][a-z0-9_]*)?$", max_length=40)] = ""
+    start: dt.date | None = None
+
+
 class ClockSpec(Model):
     """The simulated calendar: when the run starts, how long it lasts, what is warm-up."""
 
@@ -514,6 +531,7 @@ class Scenario(Model):
     in_unit: InUnitSpec
     surges: tuple[SurgeSpec, ...] = ()
     injects: tuple[InjectSpec, ...] = ()
+    trace: TraceSpec = Field(default_factory=TraceSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -543,6 +561,12 @@ class Scenario(Model):
                 )
             if hours_from_start(inject.at, self.clock.start) < 0:
                 raise ValueError(f"injects.{i}.at: before the run starts ({self.clock.start})")
+        known_cats = ", ".join(self.categories)
+        for real, cid in self.trace.categories.items():
+            if cid not in self.categories:
+                raise ValueError(f"trace.categories: '{real}' maps to no category '{cid}' (known: {known_cats})")
+        if self.trace.default and self.trace.default not in self.categories:
+            raise ValueError(f"trace.default: no category '{self.trace.default}' (known: {known_cats})")
         shares = sum(c.share for c in self.categories.values())
         if self.categories and abs(shares - 1.0) > 1e-6:
             raise ValueError(f"category shares must add up to 1, found {shares:g}")
