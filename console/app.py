@@ -18,10 +18,11 @@ from textual.screen import Screen
 
 from console.i18n import Words
 from console.screens.compare import CompareScreen
-from console.screens.later import OperateScreen, TrainScreen
-from console.screens.modals import HelpScreen, Prompt
+from console.screens.modals import Confirm, HelpScreen, Pick, Prompt
+from console.screens.operate import OperateScreen
 from console.screens.replay import ReplayScreen
 from console.screens.structure import StructureScreen
+from console.screens.train import TrainScreen
 from console.session import Session, prepare_workers
 
 MODES = ("operate", "train", "replay", "compare", "structure")
@@ -55,9 +56,10 @@ class MicrogovApp(App[None]):
         *,
         mode: str | None = None,
         cursor_blink: bool = True,
+        desk: dict[str, Any] | None = None,
     ) -> None:
         prepare_workers()
-        self.session = Session(Words(lang), scenario_path=scenario, events_path=events)
+        self.session = Session(Words(lang), scenario_path=scenario, events_path=events, **(desk or {}))
         self.session.load()
         self.cursor_blink = cursor_blink
         self.start_mode = mode or ("replay" if events is not None else "structure")
@@ -78,7 +80,7 @@ class MicrogovApp(App[None]):
             if name != self.current_mode:
                 yield SystemCommand(f"{w(name)}", f"switch to the {name} mode", lambda n=name: self.switch_mode(n))
         if isinstance(screen, ReplayScreen):
-            if screen.index is not None:
+            if screen.ready:
                 yield SystemCommand("Play / pause", "play or pause the replay", screen.action_play)
                 yield SystemCommand("Go to time…", "jump to a typed time", screen.action_seek)
                 yield SystemCommand("Faster", "replay faster", lambda: screen.action_speed(1))
@@ -90,6 +92,20 @@ class MicrogovApp(App[None]):
             yield SystemCommand("Open the offices", "expand every street and town", screen.action_expand_offices)
         elif isinstance(screen, CompareScreen):
             yield SystemCommand("Run comparison", "run the ticked scenarios", screen.action_run)
+        elif isinstance(screen, TrainScreen) and screen.live is not None and screen.result is None:
+            yield SystemCommand("Pause / resume the shift", "stop or restart the simulated clock", screen.action_pause)
+            yield SystemCommand("Faster", "run the shift faster", lambda: screen.action_speed(1))
+            yield SystemCommand("Slower", "run the shift slower", lambda: screen.action_speed(-1))
+            yield SystemCommand("Finish the shift", "end it now, score it, write the report", screen.action_finish)
+        if isinstance(screen, OperateScreen | TrainScreen) and screen.desk is not None:
+            yield SystemCommand(
+                "Show all / open only", "passed-on and closed requests too, or not", screen.action_toggle_all
+            )
+            yield SystemCommand("Filter the queue", "show only matching requests", screen.action_filter)
+        if isinstance(screen, OperateScreen) and screen.desk is None:
+            yield SystemCommand(
+                "Set up the queue store", "load this scenario's district into it", screen.action_init_store
+            )
         yield from super().get_system_commands(screen)
 
 
@@ -109,14 +125,17 @@ def make_app(
     *,
     mode: str | None = None,
     cursor_blink: bool = True,
+    desk: dict[str, Any] | None = None,
 ) -> MicrogovApp:
-    """The console in ``lang``: English as declared, Chinese through translated subclasses."""
+    """The console in ``lang``: English as declared, Chinese through translated subclasses. ``desk``
+    holds the Operate and Train settings (``db_path``, ``post``, ``operator``, ``train_file``,
+    ``train_sets``)."""
     words = Words(lang)
     if lang == "en":
-        return MicrogovApp(scenario, events, lang, mode=mode, cursor_blink=cursor_blink)
-    for modal in (HelpScreen, Prompt):
+        return MicrogovApp(scenario, events, lang, mode=mode, cursor_blink=cursor_blink, desk=desk)
+    for modal in (HelpScreen, Prompt, Confirm, Pick):
         _translated(modal, words)
     screens = {name: _translated(cls, words) for name, cls in SCREENS.items()}
     app_class = _translated(MicrogovApp, words, MODES=screens)
-    app: MicrogovApp = app_class(scenario, events, lang, mode=mode, cursor_blink=cursor_blink)
+    app: MicrogovApp = app_class(scenario, events, lang, mode=mode, cursor_blink=cursor_blink, desk=desk)
     return app

@@ -1,15 +1,36 @@
-"""``microgov console``: the terminal console, added to the ``microgov`` command as a plugin."""
+"""``microgov console`` and ``microgov train``: the terminal console, added to ``microgov`` as a plugin."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from console.i18n import default_lang
 
 DEFAULT_SCENARIO = Path("scenarios/haigang-2020.toml")
+MODES = ("operate", "train", "replay", "compare", "structure")
+
+LangOption = Annotated[str | None, typer.Option("--lang", help="zh or en (default: from the locale).")]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The queue store (default: queue.db for Operate, training.db for Train, in the user data folder).",
+        dir_okay=False,
+    ),
+]
+OperatorOption = Annotated[str | None, typer.Option("--operator", help="Your name (default: your login name).")]
+
+
+def _language(lang: str | None) -> str:
+    from sim.errors import MicrogovError
+
+    language = lang or default_lang()
+    if language not in ("zh", "en"):
+        raise MicrogovError(f"--lang: expected zh or en, found '{language}'")
+    return language
 
 
 def console(
@@ -20,10 +41,15 @@ def console(
         Path | None,
         typer.Option("--events", help="An event log from microgov run --events, to replay.", dir_okay=False),
     ] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="zh or en (default: from the locale).")] = None,
+    lang: LangOption = None,
     mode: Annotated[
         str | None, typer.Option("--mode", help="Start in operate, train, replay, compare or structure.")
     ] = None,
+    post: Annotated[
+        str | None, typer.Option("--as", help="Sign in at this post in Operate mode (e.g. S1, S1/C2, water).")
+    ] = None,
+    operator: OperatorOption = None,
+    db: DbOption = None,
 ) -> None:
     """Open the console: Operate, Train, Replay, Compare and Structure modes on one app.
 
@@ -31,14 +57,13 @@ def console(
 
     [dim]Examples:
       microgov console scenarios/haigang-2020.toml
-      microgov console --events out/week.parquet --lang zh[/]
+      microgov console --events out/week.parquet --lang zh
+      microgov console --as S1 --db out/queue.db[/]
     """
     from sim.errors import MicrogovError
 
-    language = lang or default_lang()
-    if language not in ("zh", "en"):
-        raise MicrogovError(f"--lang: expected zh or en, found '{language}'")
-    if mode is not None and mode not in ("operate", "train", "replay", "compare", "structure"):
+    language = _language(lang)
+    if mode is not None and mode not in MODES:
         raise MicrogovError(f"--mode: expected operate, train, replay, compare or structure, found '{mode}'")
     if file is None and events is None:
         if not DEFAULT_SCENARIO.is_file():
@@ -46,11 +71,87 @@ def console(
         file = DEFAULT_SCENARIO
     if events is not None and not events.is_file():
         raise MicrogovError(f"{events}: no such event log")
+    if post is not None and mode is None:
+        mode = "operate"
+    desk: dict[str, Any] = {"db_path": db, "post": post, "operator": operator or ""}
 
     from console.app import make_app
 
-    make_app(file, events, language, mode=mode).run()
+    make_app(file, events, language, mode=mode, desk=desk).run()
+
+
+def train(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]", help="A training scenario (scenarios/training/); none: resume the shift under way."
+        ),
+    ] = None,
+    post: Annotated[str | None, typer.Option("--as", help="The trainee's post (default: the scenario's).")] = None,
+    trainee: Annotated[str | None, typer.Option("--trainee", help="The trainee's name (default: login name).")] = None,
+    speed: Annotated[
+        float | None, typer.Option("--speed", help="Simulated seconds per real second, 1–600.", min=1, max=600)
+    ] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a scenario value, e.g. training.hours=2.", metavar="K=V")
+    ] = None,
+    db: DbOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Start a training shift in the console (or resume the one under way in the training store).
+
+    The trainee works the post's queue while the simulation plays the rest of the district in scaled real
+    time. Kill the terminal at any moment and run the same command again: the shift resumes where it was.
+    At the end (or f), the score beside the engine's own policy and an after-action report.
+
+    [dim]Examples:
+      microgov train scenarios/training/weekday-morning.toml
+      microgov train scenarios/training/storm-night.toml --as S3 --trainee li --speed 30
+      microgov train                      # resume the shift under way[/]
+    """
+    from sim.errors import MicrogovError
+    from sim.scenario import load_scenario
+    from sim.shift import training_spec
+    from sim.store import Store
+
+    language = _language(lang)
+    desk: dict[str, Any] = {"db_path": db, "operator": trainee or ""}
+    with Store(db or _training_db()) as store:
+        running = store.current_shift()
+    scenario_file = file
+    if running is not None:
+        asked = (file is None or Path(running.scenario_path) == file) and (post is None or post == running.post)
+        if not asked:
+            raise MicrogovError(
+                f"{store.path}: shift {running.id} ({running.scenario_path} at {running.post}, started "
+                f"{running.started_at}) is under way; run microgov train with no FILE to resume it, or finish it"
+                " in the console (f)"
+            )
+        scenario_file = Path(running.scenario_path) if Path(running.scenario_path).is_file() else DEFAULT_SCENARIO
+    elif file is None:
+        raise MicrogovError(
+            "no shift is under way: give a training scenario, e.g. scenarios/training/weekday-morning.toml"
+        )
+    else:
+        sets = list(overrides or [])
+        if post is not None:
+            sets.append(f'training.post="{post}"')
+        if speed is not None:
+            sets.append(f"training.speed={float(speed)}")
+        training_spec(load_scenario(file, sets), str(file))
+        desk.update(train_file=file, train_sets=sets)
+
+    from console.app import make_app
+
+    make_app(scenario_file, None, language, mode="train", desk=desk).run()
+
+
+def _training_db() -> Path:
+    from sim.store import default_path
+
+    return default_path("training.db")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(console)
+    app.command()(train)

@@ -39,6 +39,12 @@ class Session:
     words: Words
     scenario_path: Path | None = None
     events_path: Path | None = None
+    db_path: Path | None = None
+    """The queue store: Operate's (default: queue.db in the user data folder) or Train's (training.db)."""
+    post: str | None = None
+    operator: str = ""
+    train_file: Path | None = None
+    train_sets: list[str] = field(default_factory=list)
     scenario: Scenario | None = None
     district: District | None = None
     stats: object | None = None
@@ -93,6 +99,11 @@ class Session:
         simulate(self.scenario, days=days, events=path, district=self.ensure_district(), progress=progress)
         self.events_path = path
         return path
+
+    def store_path(self, mode: str) -> Path:
+        from sim.store import default_path
+
+        return self.db_path or default_path("training.db" if mode == "train" else "queue.db")
 
     def open_replay(self, path: Path) -> object:
         from sim.replay import ReplayIndex

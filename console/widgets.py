@@ -37,6 +37,7 @@ class QueueRow:
     state: str
     arrived_h: float
     due_h: float
+    text: str = ""
 
 
 def fit(text: str, width: int) -> str:
@@ -74,7 +75,7 @@ class QueueView(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"queue--cursor", "queue--late", "queue--soon", "queue--special", "queue--urgent"}
     DEFAULT_CSS = """
-    QueueView { height: 1fr; }
+    QueueView { height: 1fr; overflow-x: hidden; }
     QueueView > .queue--cursor { background: $accent 40%; }
     QueueView > .queue--late { color: $error; }
     QueueView > .queue--soon { color: $warning; }
@@ -121,8 +122,8 @@ class QueueView(ScrollView, can_focus=True):
 
     def _search_text(self, r: QueueRow) -> str:
         lab = self.labels
-        words = (r.post, r.priority, lab.get(r.priority, ""), r.category, lab.get(r.category, ""), r.state)
-        return " ".join(words).lower()
+        words = (r.post, r.priority, lab.get(r.priority, ""), r.category, lab.get(r.category, ""), r.state, r.text)
+        return f"#{r.key} " + " ".join(words).lower()
 
     def set_filter(self, text: str) -> None:
         self.query_text = text.strip().lower()
@@ -139,7 +140,7 @@ class QueueView(ScrollView, can_focus=True):
         else:
             self.shown = np.fromiter((i for i, s in enumerate(search) if q in s), dtype=np.int64)
         self._applied = q
-        self.virtual_size = Size(self.size.width or 80, len(self.shown))
+        self.virtual_size = Size(self.size.width, len(self.shown))
         last = max(0, len(self.shown) - 1)
         if keep is not None and len(self.shown):
             at = np.flatnonzero(self.keys[self.shown] == keep)
@@ -190,6 +191,10 @@ class QueueView(ScrollView, can_focus=True):
     def watch_clock_h(self) -> None:
         self.refresh()
 
+    def on_resize(self) -> None:
+        # rows are cut to the width they are drawn at: never wider than the view, so never scrolled sideways
+        self.virtual_size = Size(self.size.width, len(self.shown))
+
     # --- rendering -----------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -198,10 +203,23 @@ class QueueView(ScrollView, can_focus=True):
         if index >= len(self.shown):
             return Strip.blank(width)
         row = self.rows[int(self.shown[index])]
+        cells = self.cells(row, width)
+        base = self.get_component_rich_style("queue--cursor") if index == self.cursor and self.has_focus else Style()
+        if index == self.cursor and not self.has_focus:
+            base = Style(reverse=False, underline=True)
+        segments = []
+        for text, klass in cells:
+            style = base + self.get_component_rich_style(klass) if klass else base
+            segments.append(Segment(text + " ", style))
+        strip = Strip(segments)
+        return strip.crop_extend(0, width, base)
+
+    def cells(self, row: QueueRow, width: int) -> list[tuple[str, str | None]]:
+        """The texts of a row's columns, each with the component class that colours it (if any)."""
         age = self.clock_h - row.arrived_h
         left = row.due_h - self.clock_h
         lab = self.labels
-        cells = [
+        return [
             (fit(row.post, 20), None),
             (
                 fit(lab.get(row.priority, row.priority), 9),
@@ -218,15 +236,6 @@ class QueueView(ScrollView, can_focus=True):
                 "queue--late" if left < 0 else ("queue--soon" if left < 2 else None),
             ),
         ]
-        base = self.get_component_rich_style("queue--cursor") if index == self.cursor and self.has_focus else Style()
-        if index == self.cursor and not self.has_focus:
-            base = Style(reverse=False, underline=True)
-        segments = []
-        for text, klass in cells:
-            style = base + self.get_component_rich_style(klass) if klass else base
-            segments.append(Segment(text + " ", style))
-        strip = Strip(segments)
-        return strip.crop_extend(0, width, base)
 
 
 class ModeBar(Static):

@@ -105,3 +105,30 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
         main(["run", str(low), "--days", "2", "--events", str(log), "--json"])
     assert done.value.code in (0, None) and log.is_file()
     return low, high, log
+
+
+@pytest.fixture
+def queue_db(small_world, tmp_path: Path) -> Path:
+    """A queue store with the small district and four requests: three at S1, one at S2."""
+    return fill_queue(small_world[0], tmp_path / "queue.db")
+
+
+def fill_queue(scenario_path: Path, path: Path) -> Path:
+    from sim.store import NewRequest, Store, load_district
+
+    scenario = load_scenario(scenario_path)
+    with Store(path) as store:
+        load_district(store, scenario, build_district(scenario))
+        store.add(
+            [
+                NewRequest("csv", "1", "2030-01-01T08:00:00", "street_light", "ordinary", "S1/C1", "S1/C1",
+                           "2030-01-02T08:00:00", "2030-01-08T08:00:00", "street light out"),
+                NewRequest("csv", "2", "2030-01-01T08:05:00", "lost_elderly", "special", "S1", "S1",
+                           "2030-01-01T08:35:00", "2030-01-02T08:05:00", "grandfather missing"),
+                NewRequest("csv", "3", "2030-01-01T08:10:00", "drain_sewage", "urgent", "S1/C1/G1", "S1/C1/G1",
+                           "2030-01-01T10:10:00", "2030-01-04T08:10:00", "drain blocked"),
+                NewRequest("csv", "4", "2030-01-01T08:10:00", "noise", "ordinary", "S2", "S2",
+                           "2030-01-02T08:10:00", "2030-01-08T08:10:00", "music at night"),
+            ]
+        )  # fmt: skip
+    return path

@@ -91,7 +91,7 @@ async def test_replay_keys_move_the_clock(small_world):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        await until(pilot, lambda: screen.index is not None)
+        await until(pilot, lambda: screen.ready)
         await pilot.press("right_square_bracket")
         await until(pilot, lambda: any(isinstance(m, ReplayScreen.ClockMoved) and m.position == 1 for m in app.seen))
         first = screen.clock_h
@@ -129,7 +129,7 @@ async def test_replay_plays_at_most_ten_updates_a_second(small_world):
     app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.index is not None)
+        await until(pilot, lambda: screen.ready)
         await pilot.press("plus", "plus", "plus")  # 600×
         before = len(app.seen)
         await pilot.press("space")
@@ -147,7 +147,7 @@ async def test_replay_failed_open_shows_a_notice_and_keeps_running(small_world, 
     app.errors_expected = True
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.index is not None)
+        await until(pilot, lambda: screen.ready)
         bad = tmp_path / "not-a-log.parquet"
         bad.write_text("hello", encoding="utf-8")
         screen.load(bad)
@@ -182,7 +182,7 @@ async def test_help_lists_the_keys_bound_here(small_world):
     low, _, log = small_world
     app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.screen.index is not None)
+        await until(pilot, lambda: app.screen.ready)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-keys").render())
@@ -199,7 +199,7 @@ async def test_palette_commands_fit_the_mode(small_world):
     low, _, log = small_world
     app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.screen.index is not None)
+        await until(pilot, lambda: app.screen.ready)
         replay = [c.title for c in app.get_system_commands(app.screen)]
         assert "Go to time…" in replay and "Run a week" not in replay and "Theme" in replay
         await pilot.press("5")
@@ -216,14 +216,14 @@ async def test_modes_switch_with_number_keys(small_world):
             await pilot.press(key)
             assert app.current_mode == mode
         await pilot.press("1")
-        assert "Operate" in str(app.screen.query_one("#later-what").render())
+        assert "Work your post's live queue" in str(app.screen.query_one("#signin-what").render())
 
 
 async def test_chinese_labels(small_world):
     low, _, log = small_world
     app = make_app(low, log, "zh", mode="replay", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.screen.index is not None)
+        await until(pilot, lambda: app.screen.ready)
         descriptions = {b.binding.description for b in app.screen.active_bindings.values()}
         assert {"播放", "跳转", "筛选", "帮助", "退出"} <= descriptions
         assert "回放" in str(app.screen.query_one("ModeBar").render())

@@ -1,4 +1,5 @@
-"""Modal screens: the help screen (the keys actually bound) and a one-line prompt."""
+"""Modal screens: the help screen (the keys actually bound), a one-line prompt, a confirmation, and a
+picker of one or several options (departments to pass to or summon, a post to send a request down to)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
 
 
 class HelpScreen(ModalScreen[None]):
@@ -77,6 +79,92 @@ class Prompt(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    """Ask before something that cannot be taken back: ``y`` or enter goes ahead, ``n`` or escape not."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+    ]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Label(self.question, id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="primary")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class Pick(ModalScreen[list[str] | None]):
+    """Pick one option (enter), or with ``multiple`` tick several (space) and go ahead (``g`` or the
+    button). Escape cancels."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="cancel-pick"),
+        Binding("g", "go", "Go ahead", id="pick-go"),
+    ]
+
+    def __init__(self, question: str, options: list[tuple[str, str]], *, multiple: bool = False, go: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.options = options
+        self.multiple = multiple
+        self.go = go or "Go ahead"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick-box"):
+            yield Label(self.question, id="pick-question")
+            if self.multiple:
+                yield SelectionList[str](*[(label, value) for value, label in self.options], id="pick-list")
+                yield Button(f"{self.go} (g)", id="pick-go", variant="primary")
+                hint = "space ticks, g goes ahead, escape cancels"
+            else:
+                yield OptionList(*[Option(label, id=value) for value, label in self.options], id="pick-list")
+                hint = "enter picks, escape cancels"
+            yield Label(Text(hint, style="dim"))
+
+    def on_mount(self) -> None:
+        listing = self.query_one("#pick-list", OptionList)
+        listing.highlighted = 0
+        listing.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if not self.multiple and event.option_id is not None:
+            self.dismiss([event.option_id])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_go()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.multiple if action == "go" else True
+
+    def action_go(self) -> None:
+        chosen = list(self.query_one("#pick-list", SelectionList).selected)
+        if chosen:
+            self.dismiss(chosen)
+        else:
+            self.notify("tick one or more with space first", severity="warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

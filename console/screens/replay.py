@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from console.screens.base import ModeScreen
+from console.screens.base import QueueScreen
 from console.screens.modals import Prompt
 from console.widgets import QueueRow, QueueView
 
@@ -26,7 +26,7 @@ SPEEDS = (1, 10, 60, 600)
 TICK_S = 0.1
 
 
-class ReplayScreen(ModeScreen):
+class ReplayScreen(QueueScreen):
     BINDINGS = [
         Binding("space", "play", "Play", tooltip="Play or pause the replay", id="replay-play"),
         Binding(
@@ -92,6 +92,11 @@ class ReplayScreen(ModeScreen):
     def index(self) -> Any:
         return self.session.replay
 
+    @property
+    def ready(self) -> bool:
+        """A log is open and shown (keys that move the clock work only then)."""
+        return self.index is not None and self._built_at >= 0
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield self.mode_bar("replay")
@@ -131,6 +136,8 @@ class ReplayScreen(ModeScreen):
         if self._loading == path:
             return
         self._loading = path
+        self._built_at = -1
+        self.refresh_bindings()
         self._load(path)
 
     @work(thread=True, exclusive=True, group="replay-load", name="opening the event log", exit_on_error=False)
@@ -172,7 +179,7 @@ class ReplayScreen(ModeScreen):
     # --- moving -------------------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if not self.playing or self.index is None:
+        if not self.playing or not self.ready:
             return
         self.clock_h += SPEEDS[self.speed] * TICK_S / 3600.0
         if self.clock_h >= self.index.end_h:
@@ -224,25 +231,8 @@ class ReplayScreen(ModeScreen):
         self.index.seek_time(self.clock_h)
         self._refresh()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#queue-filter", Input)
-        box.remove_class("hidden")
-        box.focus()
-
-    @on(Input.Changed, "#queue-filter")
-    def _filtered(self, event: Input.Changed) -> None:
-        self.query_one("#queue", QueueView).set_filter(event.value)
+    def filtered(self) -> None:
         self._show_status()
-
-    @on(Input.Submitted, "#queue-filter")
-    def _filter_done(self) -> None:
-        self.query_one("#queue", QueueView).focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#queue-filter", Input)
-        box.value = ""
-        box.add_class("hidden")
-        self.query_one("#queue", QueueView).focus()
 
     def action_open(self) -> None:
         def done(text: str | None) -> None:
@@ -257,7 +247,7 @@ class ReplayScreen(ModeScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("open", "clear_filter"):
             return True
-        return True if self.index is not None else None
+        return True if self.ready else None
 
     # --- showing ------------------------------------------------------------------------------------
 

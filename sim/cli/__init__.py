@@ -7,6 +7,7 @@ exit status 2; they never show a traceback. Other packages (the console) add com
 
 from __future__ import annotations
 
+import inspect
 import sys
 from importlib.metadata import entry_points
 
@@ -32,17 +33,39 @@ def _register_commands() -> None:
     if _registered:
         return
     _registered.append(True)
-    from sim.cli import experiment_cmds, realdata_cmds, run_cmds, scenario_cmds
+    from sim.cli import experiment_cmds, queue_cmds, realdata_cmds, run_cmds, scenario_cmds
 
     scenario_cmds.register(app)
     run_cmds.register(app)
     experiment_cmds.register(app)
     realdata_cmds.register(app)
+    queue_cmds.register(app)
     for ep in entry_points(group="microgov.commands"):
         try:
             ep.load()(app)
         except Exception as exc:  # a broken plugin must not take the headless commands down with it
             sys.stderr.write(f"warning: commands from '{ep.name}' are unavailable ({exc})\n")
+    _reflow(app)
+
+
+def reflow(doc: str) -> str:
+    """A docstring as help text: each paragraph on one line (the terminal wraps it), except blocks that
+    keep their lines (the dim examples, indented lines)."""
+    out = []
+    for block in inspect.cleandoc(doc).split("\n\n"):
+        keep = block.lstrip().startswith("[dim]") or any(line.startswith(" ") for line in block.splitlines())
+        out.append(block if keep else " ".join(line.strip() for line in block.splitlines()))
+    return "\n\n".join(out)
+
+
+def _reflow(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command (Typer's rich mode keeps a docstring's line breaks as written)."""
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow(group.typer_instance)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -31,6 +31,7 @@ from simpy.events import NORMAL, Timeout
 
 from sim.engine.network import (
     DEPARTMENT_K,
+    DEPARTMENT_O,
     DISTRICT_K,
     DISTRICT_O,
     GRID_K,
@@ -65,8 +66,13 @@ from sim.eventlog import (
 )
 from sim.metrics import Metrics, bin_of
 from sim.policies import ESCALATE, PASS, SETTLE
+from sim.scenario.schema import SETTLE_LEVELS as SETTLE_LEVEL_NAMES
 
-NOTICING, WAITING, SERVING, AWAY, CLOSED = range(5)
+NOTICING, WAITING, SERVING, AWAY, CLOSED, HUMAN, HELD = range(7)
+"""Where a request is: noticed by nobody yet, waiting in an in-tray, in someone's hands, away (with a
+department, on its way, with the neighbours), closed; or, at a post a person plays (a trainee in the
+console), in that person's queue (``HUMAN``) or settled by them and still within their undo window
+(``HELD``)."""
 INF = math.inf
 #: Fixed texts of the event log's ``detail`` column.
 DETAILS = (
@@ -80,6 +86,9 @@ DETAILS = (
     "hand-off",
     "repeat",
     "next department",
+    "wrong department",
+    "returned down",
+    "not fixed",
 )
 Row = tuple[int, float, int, int, int, int, int, int, int]
 
@@ -169,6 +178,52 @@ class WhistleCall:
     at: float
     reported: int = 0
     holds: list[tuple[Post, int, float]] = field(default_factory=list)
+    covers: bool = True
+    """Whether the departments summoned are all the request needs (a person may summon the wrong ones)."""
+
+
+class Hooks(Protocol):
+    """What the engine tells the driver of a post played by a person (``Engine.activate``)."""
+
+    def handover(self, req: Request, post: Post, why: str) -> None:
+        """``req`` has reached the person's desk at ``post`` (for the first time, or again)."""
+
+    def moved(self, req: Request, post: Post, why: str) -> None:
+        """A request the person has had moved on to ``post`` without them (an automatic escalation, a
+        department sending it on)."""
+
+    def closed(self, req: Request, post: Post, outcome: str) -> None:
+        """A request the person has had was resolved or abandoned."""
+
+
+@dataclass(slots=True)
+class DeskRecord:
+    """One request that reached a watched post (``Engine.watch``): what became of it, for scoring."""
+
+    id: int
+    cat: int
+    prio: int
+    at: float
+    resp_due: float
+    res_due: float
+    answered_before: bool
+    waiting_at_start: bool = False
+    responded: float = -1.0
+    closed: float = -1.0
+    fixed: bool = False
+    abandoned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision taken on a request at a watched post, and whether it was the right one: ``settle``,
+    ``pass``, ``whistle``, ``escalate``, ``return``, or ``whistle-missed`` (a pass where the whistle
+    was called for)."""
+
+    id: int
+    at: float
+    kind: str
+    right: bool
 
 
 @dataclass(frozen=True)
@@ -248,6 +303,20 @@ class Engine:
         self.details = {"": 0}
         for text in DETAILS:
             self.details[text] = log.detail_code(text) if log is not None else 0
+        # posts played by a person (a trainee in the console): see ``activate``
+        self.human: frozenset[int] = frozenset()
+        self.hooks: Hooks | None = None
+        self.desk_share = 1.0
+        self.tracked: dict[int, Request] = {}
+        self.quiet = -1
+        self.wrong: dict[int, tuple[int, Post]] = {}
+        self.held: dict[int, float] = {}
+        # posts whose requests and decisions are recorded for scoring: see ``watch``
+        self.injected: dict[int, str] = {}
+        self.watched: frozenset[int] = frozenset()
+        self.watch_until = INF
+        self.desk: dict[int, DeskRecord] = {}
+        self.decisions: list[Decision] = []
 
     def _detail(self, text: str) -> int:
         if self.log is None:
@@ -440,6 +509,7 @@ class Engine:
             joint,
         )
         self.metrics.injected += 1
+        self.injected[req.id] = inj.text
         if self._row:
             det = self._detail(f"injected: {inj.text}" if inj.text else "injected")
             self._row((req.id, req.arrived, ARRIVED, inj.post, RESIDENT, -1, req.cat, req.prio, det))
@@ -476,9 +546,10 @@ class Engine:
 
     # --- moving between posts ----------------------------------------------------------------------
 
-    def _enter(self, req: Request, post: Post) -> None:
+    def _enter(self, req: Request, post: Post, why: str = "") -> None:
         """``req`` lands at ``post``: logged as queued, noticed after a volunteer's delay, then waits.
-        At a grid in separate mode it is routed to a departmental grid first (sometimes the wrong one)."""
+        At a grid in separate mode it is routed to a departmental grid first (sometimes the wrong one).
+        At a post a person plays, it goes to their queue instead (``why`` tells them how it came)."""
         if post.router is not None:
             post = self._route(req, post)
         old = req.post
@@ -491,6 +562,15 @@ class Engine:
         req.enq = now
         if self._row:
             self._row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
+        if self.watched and post.idx in self.watched and now < self.watch_until and self.on_desk(req):
+            self._desk_in(req, now, waiting=False)
+        if self.human:
+            if post.idx in self.human and self.on_desk(req):
+                self._hand_over(req, post, why)
+                return
+            if req.id in self.tracked and req.id != self.quiet:
+                assert self.hooks is not None
+                self.hooks.moved(req, post, why)
         if post.delay is not None:
             req.state = NOTICING
             Call(self.env, post.delay[req.prio](), (req, req.ver), self._noticed)
@@ -516,6 +596,9 @@ class Engine:
         if req.ver != ver or req.state != NOTICING:
             return
         post = req.post
+        if post.idx in self.human and self.on_desk(req):
+            self._hand_over(req, post, "")
+            return
         req.state = WAITING
         post.q[req.prio].append((req, ver))
         post.waiting += 1
@@ -588,7 +671,9 @@ class Engine:
         post.busy -= 1
         post.free.append(server)
         if req.state != CLOSED:
-            if post.kind == DEPARTMENT_K:
+            if self.wrong and req.id in self.wrong and self.wrong[req.id][0] == post.idx:
+                self._wrong_department(req, post, server)
+            elif post.kind == DEPARTMENT_K:
                 lead = self.net.categories[req.cat].lead
                 if lead is None:
                     self._department_outcome(req, post)
@@ -601,13 +686,23 @@ class Engine:
                 self._triage(req, post, server, self.env.now)
         self._dispatch(post)
 
-    def _triage(self, req: Request, post: Post, server: int, now: float) -> None:
-        net = self.net
-        decision = net.triage.decide(req, post.level)
+    def truth(self, req: Request, post: Post) -> int:
+        """What the post's standard policy does with ``req``: settle, pass or escalate."""
+        decision = self.net.triage.decide(req, post.level)
         if decision == ESCALATE and post.up[req.prio] is None:
             decision = SETTLE
         if decision == PASS and not req.todo:
             decision = SETTLE
+        return decision
+
+    def _triage(self, req: Request, post: Post, server: int, now: float) -> None:
+        net = self.net
+        decision = self.truth(req, post)
+        if self.desk and req.id in self.desk and post.idx in self.watched:
+            kind = ("settle", "pass", "escalate")[decision]
+            if decision == PASS and post.kind == STREET_K and self._whistle_rule(req, now):
+                kind = "whistle"
+            self.decisions.append(Decision(req.id, now, kind, True))
         if decision == SETTLE:
             self._respond(req, now)
             if self._row:
@@ -645,6 +740,15 @@ class Engine:
         if req.state != CLOSED:
             self._enter(req, post)
 
+    def _wrong_department(self, req: Request, post: Post, server: int) -> None:
+        """A department that was passed a request it does not deal with sends it back to who passed it."""
+        _, back = self.wrong.pop(req.id)
+        if self._row:
+            det = self.details["wrong department"]
+            self._row((req.id, self.env.now, RETURNED, post.idx, post.actor, server, req.cat, req.prio, det))
+        req.state = AWAY
+        self._enter(req, back, "wrong department")
+
     def _hand_off(self, req: Request, post: Post, server: int) -> None:
         """A departmental grid that got a request meant for another hands it on."""
         assert self.net.grids is not None
@@ -675,12 +779,12 @@ class Engine:
             if self._row:
                 det = self.details["next department"]
                 self._row((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, det))
-            self._enter(req, self.net.posts[req.office])
+            self._enter(req, self.net.posts[req.office], "next department")
             return
         req.study = True
         if self._row:
             self._row((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, self.details["study"]))
-        self._enter(req, self.net.posts[req.office])
+        self._enter(req, self.net.posts[req.office], "returned for study")
 
     # --- the whistle ------------------------------------------------------------------------------
 
@@ -694,12 +798,16 @@ class Engine:
             or now - req.enq >= w.overdue_h
         )
 
-    def _whistle(self, req: Request, office: Post, server: int, now: float) -> None:
-        """The street blows the whistle: every department the request needs is summoned at once; other
-        requests of the same kind from the same place waiting at the office go on the same call."""
+    def _whistle(self, req: Request, office: Post, server: int, now: float, depts: list[int] | None = None) -> None:
+        """The street blows the whistle: every department the request needs is summoned at once (or those
+        a person chose); other requests of the same kind from the same place waiting at the office go on
+        the same call."""
         w = self.net.whistle
         assert w is not None
-        call = WhistleCall(len(self.whistles), [req, *self._bundle(req, office, w.bundle)], list(req.todo), office, now)
+        summoned = list(req.todo) if depts is None else depts
+        bundled = self._bundle(req, office, w.bundle, summoned)
+        call = WhistleCall(len(self.whistles), [req, *bundled], summoned, office, now)
+        call.covers = bool(req.todo) and set(req.todo) <= set(summoned)
         self.whistles.append(call)
         self.open_whistles.add(call.id)
         self.metrics.whistles += req.counted
@@ -716,7 +824,7 @@ class Engine:
             dept.summons.append(call)
             self._dispatch(dept)
 
-    def _bundle(self, req: Request, office: Post, scope: str) -> list[Request]:
+    def _bundle(self, req: Request, office: Post, scope: str, depts: list[int]) -> list[Request]:
         """Requests the summoned departments settle on the same call: at the office, those of the same
         category from the same place; in the departments' own in-trays, any of theirs from there."""
         if scope == "none":
@@ -726,7 +834,7 @@ class Engine:
             return scope == "street" or other.community == req.community
 
         found = self._take(office, lambda o: o.cat == req.cat and o.dept and near(o))
-        for d in req.todo:
+        for d in depts:
             dept = self.net.posts[d]
             found += self._take(dept, lambda o: near(o) and o.office == req.office and not o.study)
         return found
@@ -781,7 +889,7 @@ class Engine:
         assert w is not None
         now = self.env.now
         self.open_whistles.discard(call.id)
-        solved = call.reqs[0].u2 < w.solves
+        solved = call.covers and call.reqs[0].u2 < w.solves
         for r in call.reqs:
             if r.state == CLOSED:
                 continue
@@ -795,7 +903,7 @@ class Engine:
                 if self._row:
                     det = self.details["study"]
                     self._row((r.id, now, RETURNED, call.office.idx, call.office.actor, -1, r.cat, r.prio, det))
-                self._enter(r, call.office)
+                self._enter(r, call.office, "the whistle did not solve it: returned for study")
         for dept, server, started in call.holds:
             dept.busy -= 1
             dept.free.append(server)
@@ -837,6 +945,8 @@ class Engine:
         if req.responded >= 0:
             return
         req.responded = now
+        if self.desk and req.id in self.desk:
+            self.desk[req.id].responded = now
         if req.counted:
             m = self.metrics
             t = now - req.arrived
@@ -850,17 +960,37 @@ class Engine:
                 if on_time:
                     g.responded_on_time += 1
 
-    def _close(self, req: Request, post: Post, level: int, actor: int, handler: int, det: int = 0) -> None:
-        now = self.env.now
+    def _close(
+        self,
+        req: Request,
+        post: Post,
+        level: int,
+        actor: int,
+        handler: int,
+        det: int = 0,
+        at: float | None = None,
+        fixed: bool = True,
+    ) -> None:
+        """Close ``req`` (at ``at``, a person's settle made final later, else now). A request closed
+        without its problem fixed (a person settled what they could not) comes back from the resident."""
+        now = self.env.now if at is None else at
         req.state = CLOSED
         self.where[req.post.kind if req.post is not None else post.kind] -= 1
         m = self.metrics
-        m.leave_system(now, req.arrived)
+        m.leave_system(self.env.now, req.arrived)
         if self._row:
             self._row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
+        if self.human and req.id in self.tracked and req.id != self.quiet:
+            assert self.hooks is not None
+            self.hooks.closed(req, post, self.outcome(post, level, fixed))
+        if self.desk and req.id in self.desk:
+            record = self.desk[req.id]
+            record.closed, record.fixed = now, fixed
         patience = self.net.patience
         late = now > req.res_due
-        if late and patience is not None and patience.enabled and self.misc.random() < patience.repeat_after_late:
+        if not fixed:
+            Call(self.env, patience.repeat_delay() if patience is not None else 24.0, req, self._repeat)
+        elif late and patience is not None and patience.enabled and self.misc.random() < patience.repeat_after_late:
             Call(self.env, patience.repeat_delay(), req, self._repeat)
         if not req.counted:
             return
@@ -899,7 +1029,7 @@ class Engine:
 
     def _alarm(self, ev: Any) -> None:
         req = ev._value
-        if req.state == CLOSED:
+        if req.state == CLOSED or req.state == HELD:
             return
         now = self.env.now
         if now >= req.next_resp:
@@ -928,7 +1058,7 @@ class Engine:
             if self._row:
                 self._row((req.id, now, MISSED, post.idx, SYSTEM, -1, req.cat, req.prio, self.details["response"]))
         below_top = 0 <= post.level < net.escalate_top
-        if net.auto_escalate and below_top and req.state in (NOTICING, WAITING):
+        if net.auto_escalate and below_top and req.state in (NOTICING, WAITING, HUMAN):
             if req.state == WAITING:
                 post.waiting -= 1
             req.ver += 1
@@ -938,7 +1068,7 @@ class Engine:
                 self._row((req.id, now, ESCALATED, post.idx, SYSTEM, -1, req.cat, req.prio, self.details["auto"]))
             target = post.up[req.prio]
             assert target is not None
-            self._enter(req, target)
+            self._enter(req, target, "escalated automatically: no response by its deadline")
             below_top = target.level < net.escalate_top
         req.next_resp = now + net.resp_len[req.prio] if net.auto_escalate and below_top else INF
 
@@ -955,6 +1085,12 @@ class Engine:
         m.leave_system(now, req.arrived)
         if self._row:
             self._row((req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
+        if self.human and req.id in self.tracked:
+            assert self.hooks is not None
+            self.hooks.closed(req, post, "abandoned: the resident gave up and called the city hotline")
+        if self.desk and req.id in self.desk:
+            record = self.desk[req.id]
+            record.closed, record.abandoned = now, True
         if req.counted:
             m.by_priority[req.prio].abandoned += 1
             m.by_category[req.cat].abandoned += 1
@@ -962,6 +1098,274 @@ class Engine:
         assert patience is not None
         if self.misc.random() < patience.repeat_after_abandon:
             Call(self.env, patience.repeat_delay(), req, self._repeat)
+
+    # --- posts played by a person ---------------------------------------------------------------------
+
+    def on_desk(self, req: Request) -> bool:
+        """Is ``req`` for the desk being watched or played (a fixed share of the post's requests, picked
+        by request id so that every run on the same seed picks the same ones)? Scripted incidents are
+        always the desk's: they are written for the person at it."""
+        if self.desk_share >= 1.0 or req.id in self.injected:
+            return True
+        return (req.id * 0.6180339887498949) % 1.0 < self.desk_share
+
+    def watch(self, posts: Iterable[int], until: float, share: float = 1.0) -> None:
+        """Record, from now until ``until``, the requests reaching ``posts`` (on the desk's ``share``)
+        and every decision taken on them there, with what became of them (``desk``, ``decisions``).
+        Requests already waiting at those posts count as arrived now."""
+        self.watched = frozenset(posts)
+        self.watch_until = until
+        self.desk_share = share
+        now = self.env.now
+        for idx in sorted(self.watched):
+            post = self.net.posts[idx]
+            for q in post.q:
+                for req, ver in q:
+                    if req.ver == ver and req.state == WAITING and self.on_desk(req):
+                        self._desk_in(req, now, waiting=True)
+
+    def _desk_in(self, req: Request, now: float, *, waiting: bool) -> None:
+        if req.id not in self.desk:
+            self.desk[req.id] = DeskRecord(
+                req.id, req.cat, req.prio, now, req.resp_due, req.res_due, req.responded >= 0, waiting
+            )
+
+    def activate(self, posts: Iterable[int], hooks: Hooks, share: float = 1.0) -> None:
+        """From now on a person plays ``posts`` (a share of their requests: their desk): requests reaching
+        them, and those waiting there now, go to the person's queue through ``hooks.handover``; the person
+        acts through ``act``. The engine tells ``hooks`` what becomes of every request handed over."""
+        self.human = frozenset(posts)
+        self.hooks = hooks
+        self.desk_share = share
+        for idx in sorted(self.human):
+            post = self.net.posts[idx]
+            for req in sorted(self._take(post, self.on_desk), key=lambda r: (r.prio, r.enq, r.id)):
+                self._hand_over(req, post, "waiting at the start of the shift")
+
+    def deactivate(self) -> None:
+        """The person leaves: settles still in their undo window are made final, and what is left in their
+        queue goes back to the post's own in-trays for the staff on duty."""
+        for req in list(self.tracked.values()):
+            if req.state == HELD:
+                self.human_confirm(req)
+        left = [r for r in self.tracked.values() if r.state == HUMAN]
+        self.human = frozenset()
+        self.hooks = None
+        self.tracked = {}
+        for req in sorted(left, key=lambda r: (r.prio, r.enq, r.id)):
+            post = req.post
+            assert post is not None
+            req.state = WAITING
+            req.ver += 1
+            post.q[req.prio].append((req, req.ver))
+            post.waiting += 1
+        for post in {id(r.post): r.post for r in left}.values():
+            assert post is not None
+            self._dispatch(post)
+
+    def _hand_over(self, req: Request, post: Post, why: str) -> None:
+        req.state = HUMAN
+        self.tracked[req.id] = req
+        assert self.hooks is not None
+        self.hooks.handover(req, post, why)
+
+    def assess(self, req: Request, post: Post) -> str:
+        """What someone at ``post`` can tell from reading the request: the departments it needs, or the
+        lowest level that can settle it."""
+        net = self.net
+        if req.study:
+            return "returned for study: the district studies it and passes it back to its department"
+        if req.todo:
+            names = " and ".join(net.posts[d].node for d in req.todo)
+            level = SETTLE_LEVEL_NAMES[net.categories[req.cat].rule.refer_level]
+            return f"needs {names} (departments take it from the {level} up)"
+        settle_by = net.categories[req.cat].rule.settle_by
+        lowest = next((i for i, p in enumerate(settle_by) if req.u < p), len(settle_by) - 1)
+        if post.kind == DEPARTMENT_K:
+            return "needs no department"
+        if lowest <= post.level:
+            return "can be settled here"
+        return f"can be settled at the {SETTLE_LEVEL_NAMES[lowest]} level"
+
+    def act(self, action: str, req: Request, target: list[Post] | None = None) -> None:
+        """Carry out a person's action on ``req`` (in their queue) now: ``claim``, ``settle``, ``undo``,
+        ``confirm`` (a settle made final), ``pass`` (target: a department), ``whistle`` (target: the
+        departments), ``escalate`` (target: a post above), ``return`` (target: a post below; from a
+        department: back to the office for study). The person's own store records the move, so the
+        hooks are not told about this request (except what follows a settle made final)."""
+        problem = self.cannot(action, req, target)
+        if problem:
+            raise ValueError(problem)
+        self.quiet = req.id if action != "confirm" else -1
+        try:
+            if action == "claim":
+                self.human_claim(req)
+            elif action == "settle":
+                self.human_settle(req)
+            elif action == "undo":
+                self.human_undo(req)
+            elif action == "confirm":
+                self.human_confirm(req)
+            elif action == "pass":
+                assert target
+                self.human_pass(req, target[0])
+            elif action == "whistle":
+                assert target
+                self.human_whistle(req, target)
+            elif action == "escalate":
+                assert target
+                self.human_escalate(req, target[0])
+            elif action == "return":
+                self.human_return(req, target[0] if target else None)
+        finally:
+            self.quiet = -1
+
+    def cannot(self, action: str, req: Request, target: list[Post] | None = None) -> str:
+        """Why the person cannot do ``action`` on ``req`` now, or ``""``."""
+        post = req.post
+        state = {CLOSED: "closed", AWAY: "away", HELD: "settled"}.get(req.state, "not in the queue")
+        if action in ("undo", "confirm"):
+            return "" if req.state == HELD else f"request {req.id} is not awaiting a settle's confirmation"
+        if req.state != HUMAN or post is None or post.idx not in self.human:
+            return f"request {req.id} is {state}, not in the person's queue"
+        if action in ("pass", "whistle"):
+            if not target or any(t.kind != DEPARTMENT_K for t in target):
+                return f"{action} needs departments"
+            if action == "whistle" and post.kind != STREET_K:
+                return "only a street or town office can blow the whistle"
+            if action == "whistle" and (self.net.whistle is None or not self.net.whistle.enabled):
+                return "the whistle is not in use in this scenario"
+        if action == "escalate" and (not target or post.kind == DEPARTMENT_K or target[0].level <= post.level):
+            return "escalate needs a post above"
+        if action == "return" and post.kind != DEPARTMENT_K and (not target or target[0].parent is not post):
+            return "return needs a post directly below"
+        return ""
+
+    def human_claim(self, req: Request) -> None:
+        """Someone at the desk took the request up: that is its response."""
+        now = self.env.now
+        post = req.post
+        assert post is not None
+        self._respond(req, now)
+        if self._row:
+            self._row((req.id, now, STARTED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+
+    def human_settle(self, req: Request) -> None:
+        """Settled at the desk: held for the person's undo window, then made final by ``human_confirm``."""
+        now = self.env.now
+        req.state = HELD
+        self.held[req.id] = now
+        self._respond(req, now)
+
+    def human_undo(self, req: Request) -> None:
+        req.state = HUMAN
+        del self.held[req.id]
+        self._arm(req)
+
+    def human_confirm(self, req: Request) -> None:
+        """The settle is final: the request closes as of when it was settled. A department settling is
+        fixing it (the next department gets it if one is needed); a post settling what it could not
+        (it needed a department or a higher level) closes it unfixed, and the resident raises it again."""
+        at = self.held.pop(req.id)
+        post = req.post
+        assert post is not None
+        if post.kind == DEPARTMENT_K:
+            fixed = post.idx in req.todo and self.net.outcome.solved(req)
+        else:
+            fixed = self.truth(req, post) == SETTLE and not req.study
+        self._decide(req, at, "settle", fixed)
+        if self._row:
+            self._row((req.id, at, SETTLED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+        if post.kind == DEPARTMENT_K and fixed:
+            req.todo.remove(post.idx)
+            if req.todo:
+                req.state = AWAY
+                if self._row:
+                    det = self.details["next department"]
+                    self._row((req.id, at, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+                self._enter(req, self.net.posts[req.office], "next department")
+                return
+            self._close(req, post, DEPARTMENT_O, post.actor, 0, 0, at)
+            return
+        level = DEPARTMENT_O if post.kind == DEPARTMENT_K else DISTRICT_O if post.kind == DISTRICT_K else post.level + 1
+        det = 0 if fixed else self.details["not fixed"]
+        self._close(req, post, level, post.actor, 0, det, at, fixed)
+
+    def human_pass(self, req: Request, dept: Post) -> None:
+        now = self.env.now
+        post = req.post
+        assert post is not None
+        self._respond(req, now)
+        right = dept.idx in req.todo
+        self._decide(req, now, "pass", right)
+        if post.kind == STREET_K and self._whistle_rule(req, now) and req.todo:
+            self._decide(req, now, "whistle-missed", False)
+        if right:
+            req.todo.remove(dept.idx)
+            req.todo.insert(0, dept.idx)
+        else:
+            self.wrong[req.id] = (dept.idx, post)
+        if self._row:
+            self._row((req.id, now, PASSED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+        self._refer(req, dept)
+
+    def human_whistle(self, req: Request, depts: list[Post]) -> None:
+        now = self.env.now
+        post = req.post
+        assert post is not None
+        chosen = [d.idx for d in depts]
+        right = bool(req.todo) and set(req.todo) <= set(chosen) and self._whistle_rule(req, now)
+        self._decide(req, now, "whistle", right)
+        self._whistle(req, post, 0, now, chosen)
+
+    def human_escalate(self, req: Request, target: Post) -> None:
+        now = self.env.now
+        post = req.post
+        assert post is not None
+        self._decide(req, now, "escalate", self.truth(req, post) == ESCALATE)
+        if target.kind == DISTRICT_K:
+            self.metrics.escalations_to_district += req.counted
+        if self._row:
+            det = self.details["study"] if req.study else 0
+            self._row((req.id, now, ESCALATED, post.idx, post.actor, 0, req.cat, req.prio, det))
+        req.state = AWAY
+        self._enter(req, target)
+
+    def human_return(self, req: Request, target: Post | None) -> None:
+        """Send a request down to ``target``; at a department, back to the office as not solvable there."""
+        now = self.env.now
+        post = req.post
+        assert post is not None
+        req.state = AWAY
+        if post.kind == DEPARTMENT_K:
+            self._decide(req, now, "return", post.idx not in req.todo or not self.net.outcome.solved(req))
+            if post.idx in req.todo:
+                req.study = True
+            if self._row:
+                det = self.details["study"]
+                self._row((req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+            self._enter(req, self.net.posts[req.office], "returned for study")
+            return
+        assert target is not None
+        self._decide(req, now, "return", not req.todo and self.truth(req, target) == SETTLE)
+        if self._row:
+            det = self.details["returned down"]
+            self._row((req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+        self._enter(req, target, "returned down")
+
+    def _decide(self, req: Request, at: float, kind: str, right: bool) -> None:
+        if req.id in self.desk:
+            self.decisions.append(Decision(req.id, at, kind, right))
+
+    def outcome(self, post: Post, level: int, fixed: bool = True) -> str:
+        """How a request closed, in words, for the person's queue."""
+        if level == WHISTLE_O:
+            return f"resolved on the whistle ({post.node})"
+        if level == IN_UNIT_O:
+            return "settled among the neighbours"
+        if not fixed:
+            return f"settled at {post.node}, not fixed"
+        return f"resolved by {post.node}" if post.kind == DEPARTMENT_K else f"settled at {post.node}"
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -988,7 +1392,9 @@ class Engine:
                 gc.enable()
         return self.metrics
 
-    def _run(self, progress: Callable[[float], None] | None) -> None:
+    def start(self) -> None:
+        """Schedule the first block of arrivals, the scripted incidents and the backlog samples; then
+        ``advance`` the clock in steps (a live shift), or let ``run`` do both."""
         env = self.env
         Call(env, 0.0, 0, self._block)
         for inject in self.net.injects:
@@ -996,6 +1402,21 @@ class Engine:
                 Call(env, inject.at_h, inject, self._inject)
         if self.sample_h:
             Call(env, 0.0, None, self._sample)
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    def advance(self, until: float) -> None:
+        """Simulate on to ``until`` hours (at most the end of the run); events at ``until`` itself
+        happen on the next step."""
+        until = min(until, self.end_h)
+        if until > self.env.now:
+            self.env.run(until=until)
+
+    def _run(self, progress: Callable[[float], None] | None) -> None:
+        env = self.env
+        self.start()
         if self.max_arrivals is None:
             day = 0.0
             while day < self.end_h:

@@ -246,6 +246,8 @@ class Network:
     surges: list[Surge] = field(default_factory=list)
     injects: list[Inject] = field(default_factory=list)
     grid_types: tuple[str, ...] = GRID_TYPES
+    index: dict[str, int] = field(default_factory=dict)
+    """Post index of each node of the graph (a grid in separate mode: its router)."""
 
     @property
     def rate_per_h(self) -> float:
@@ -400,6 +402,7 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
         in_unit=scenario.in_unit.enabled,
         surges=_surges(scenario),
         injects=_injects(scenario, district, posts, index),
+        index=index,
     )
 
 

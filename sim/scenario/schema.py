@@ -482,6 +482,36 @@ class TraceSpec(Model):
     start: dt.date | None = None
 
 
+class ScoringSpec(Model):
+    """How much each part of a training shift's score weighs (any scale: the weights are normalised)."""
+
+    response: Weight = 3.0
+    resolution: Weight = 3.0
+    routing: Weight = 2.0
+    whistles: Weight = 1.0
+    escalations: Weight = 1.0
+
+
+class TrainingSpec(Model):
+    """A training shift: a trainee plays one post (all of its requests, or a desk's share of them) while
+    the simulation plays the rest of the district in scaled real time, from ``start`` for ``hours``.
+
+    The district runs from ``clock.start`` to ``start`` at full speed first, so the shift opens on a
+    district already at work. After the shift the simulation runs ``follow_up_days`` more, to see what
+    became of what the trainee did, and the score is set beside the engine's own policy at the same post
+    on the same seed and arrivals.
+    """
+
+    post: Annotated[str, Strict(), Field(min_length=1, max_length=120)]
+    start: When
+    hours: Annotated[float, Strict(), Field(gt=0.0, le=24.0)] = 4.0
+    speed: Annotated[float, Strict(), Field(ge=1.0, le=600.0)] = 60.0
+    desk_share: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 1.0
+    follow_up_days: Annotated[float, Strict(), Field(ge=0.0, le=30.0)] = 7.0
+    briefing: Text = ""
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+
+
 class ClockSpec(Model):
     """The simulated calendar: when the run starts, how long it lasts, what is warm-up."""
 
@@ -532,6 +562,7 @@ class Scenario(Model):
     surges: tuple[SurgeSpec, ...] = ()
     injects: tuple[InjectSpec, ...] = ()
     trace: TraceSpec = Field(default_factory=TraceSpec)
+    training: TrainingSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -561,6 +592,8 @@ class Scenario(Model):
                 )
             if hours_from_start(inject.at, self.clock.start) < 0:
                 raise ValueError(f"injects.{i}.at: before the run starts ({self.clock.start})")
+        if self.training is not None and hours_from_start(self.training.start, self.clock.start) < 0:
+            raise ValueError(f"training.start: before the run starts ({self.clock.start})")
         known_cats = ", ".join(self.categories)
         for real, cid in self.trace.categories.items():
             if cid not in self.categories:

@@ -1,0 +1,457 @@
+"""The queue of one post, worked by one person: what Operate and Train modes share.
+
+The open requests of the post, most urgent first (priority, then the deadline that matters now: the
+response deadline until someone answers, then the resolution deadline) with a countdown coloured by
+urgency; the request under the cursor in full with its whole history from the action log; and the
+actions (claim, settle, pass, whistle, escalate, return down, note, undo). Actions that cannot be taken
+back ask first. Every read and write goes through a worker thread; the store refuses what is out of
+the post's jurisdiction or not open, and the refusal is shown as it is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
+
+from console.desk import Desk, to_hours
+from console.screens.base import QueueScreen
+from console.screens.modals import Confirm, Pick, Prompt
+from console.widgets import QueueRow, QueueView, fit, hours
+from sim.store import UNDO_WINDOW_S, Action, Request
+
+WORKABLE = ("open", "claimed")
+
+
+class DeskQueue(QueueView):
+    """The post's queue: id, priority, category, where it is, its state, the countdown, the request."""
+
+    workable: frozenset[int] = frozenset()
+    """Requests still to be worked at the post (the others show no countdown)."""
+
+    COLUMNS = (("#", 5), ("priority", 8), ("category", 14), ("post", 11), ("state", 12), ("deadline", 10))
+
+    def cells(self, row: QueueRow, width: int) -> list[tuple[str, str | None]]:
+        lab = self.labels
+        left = row.due_h - self.clock_h
+        length = max(row.due_h - row.arrived_h, 0.0)
+        urgency = "queue--late" if left < 0 else ("queue--soon" if left < max(0.25, 0.25 * length) else None)
+        countdown = f"{lab.get('late', 'late')} {hours(-left)}" if left < 0 else f"{lab.get('in', 'in')} {hours(left)}"
+        used = sum(w + 1 for _, w in self.COLUMNS)
+        widths = dict(self.COLUMNS)
+        return [
+            (fit(f"#{row.key}", widths["#"]), None),
+            (
+                fit(lab.get(row.priority, row.priority), widths["priority"]),
+                f"queue--{row.priority}" if row.priority != "ordinary" else None,
+            ),
+            (fit(lab.get(row.category, row.category), widths["category"]), None),
+            (fit(row.post, widths["post"]), None),
+            (fit(row.state, widths["state"]), None),
+            (fit(countdown if row.key in self.workable else "", widths["deadline"]), urgency),
+            (fit(row.text, max(8, width - used - 1)), None),
+        ]
+
+
+class DeskScreen(QueueScreen):
+    """A post's queue and the actions on it. Subclasses provide the desk (``self.desk``) and what shows
+    before there is one (``compose_intro``)."""
+
+    BINDINGS = [
+        Binding(
+            "c", "act('claim')", "Claim", tooltip="Take the request up: it is yours, and answered", id="desk-claim"
+        ),
+        Binding(
+            "s", "settle", "Settle", tooltip="Settle it here, with a note on how (u undoes for 10 s)", id="desk-settle"
+        ),
+        Binding("p", "pass_on", "Pass", tooltip="Pass it to the department that deals with it", id="desk-pass"),
+        Binding(
+            "w",
+            "whistle",
+            "Whistle",
+            tooltip="Blow the whistle: summon departments at once (street, town)",
+            id="desk-whistle",
+        ),
+        Binding("e", "escalate", "Escalate", tooltip="Send it up to the post above", id="desk-escalate"),
+        Binding(
+            "d",
+            "return_down",
+            "Down",
+            tooltip="Return it to a post below (a department: back for study)",
+            id="desk-return",
+        ),
+        Binding("n", "note", "Note", tooltip="Add a note to its history", id="desk-note"),
+        Binding("u", "undo", "Undo", tooltip=f"Undo your last settle (within {UNDO_WINDOW_S:.0f} s)", id="desk-undo"),
+        Binding(
+            "l", "act('release')", "Release", show=False, tooltip="Let go of a request you claimed", id="desk-release"
+        ),
+        Binding(
+            "a",
+            "toggle_all",
+            "All",
+            show=False,
+            tooltip="Show passed-on and closed requests too, or not",
+            id="desk-all",
+        ),
+        Binding("slash", "filter", "Filter", key_display="/", id="desk-filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="desk-clear-filter"),
+    ]
+    mode = "operate"
+    QUEUE = "#desk-queue"
+    QUEUE_FILTER = "#desk-queue-filter"
+    AUTO_FOCUS = ""  # the mode keys (1-5) must reach the app until the operator picks a field (tab)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.desk: Desk | None = None
+        self.show_all = False
+        self.requests: dict[int, Request] = {}
+        self.categories: dict[str, dict[str, Any]] = {}
+        self.last_settle: tuple[int, float] | None = None
+        self.clock = dt.datetime.now()
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield self.mode_bar(self.mode)
+        yield Static(id="desk-status")
+        with ContentSwitcher(initial="desk-intro", id="desk-switcher"):
+            with Vertical(id="desk-intro"):
+                yield from self.compose_intro()
+            with Horizontal(id="desk-main"):
+                with Vertical(id="desk-queue-pane"):
+                    yield Static(id="desk-queue-header")
+                    yield DeskQueue(id="desk-queue")
+                    yield Input(placeholder=self.w("filter"), id="desk-queue-filter", classes="hidden")
+                with VerticalScroll(id="desk-detail"):
+                    yield Static(id="desk-request")
+                    yield Static(id="desk-history")
+            yield from self.compose_extra()
+        yield Footer(compact=True)
+
+    def compose_intro(self) -> ComposeResult:
+        yield from ()
+
+    def compose_extra(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.w(self.mode)
+        self.query_one("#desk-queue-filter", Input).cursor_blink = self.console.cursor_blink
+
+    # --- showing a desk ------------------------------------------------------------------------------
+
+    def open_desk(self, desk: Desk) -> None:
+        """Show ``desk``'s queue (called on the UI thread once the desk is ready)."""
+        self.desk = desk
+        self.query_one("#desk-switcher", ContentSwitcher).current = "desk-main"
+        self.query_one("#desk-queue", DeskQueue).focus()
+        self.load_labels()
+        self.reload()
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="desk-labels", name="reading the categories", exit_on_error=False)
+    def load_labels(self) -> None:
+        desk = self.desk
+        assert desk is not None
+        with desk.lock:
+            categories = desk.store.categories()
+        self.app.call_from_thread(self._set_labels, categories)
+
+    def _set_labels(self, categories: dict[str, dict[str, Any]]) -> None:
+        self.categories = categories
+        w = self.w
+        labels = {k: w(k) for k in ("post", "priority", "category", "state", "deadline", "in", "late")}
+        labels.update({"#": "#"})
+        labels.update({p: w.priority(p) for p in ("special", "urgent", "ordinary")})
+        for cid, cat in categories.items():
+            labels[cid] = str(cat.get("name" if w.lang == "zh" else "name_en") or cid)
+        queue = self.query_one("#desk-queue", DeskQueue)
+        queue.labels = labels
+        self.query_one("#desk-queue-header", Static).update(queue.header() + " " + w("request"))
+        queue.refresh()
+
+    @work(thread=True, exclusive=True, group="desk-load", name="reading the queue", exit_on_error=False)
+    def reload(self) -> None:
+        desk = self.desk
+        if desk is None:
+            return
+        rows = desk.queue(self.show_all)
+        now = desk.now()
+        self.app.call_from_thread(self._show_rows, rows, now)
+
+    def _show_rows(self, requests: list[Request], now: dt.datetime) -> None:
+        self.requests = {r.id: r for r in requests}
+        desk = self.desk
+        me = desk.operator if desk else ""
+        rows = []
+        for r in requests:
+            state = (
+                self.w(r.status)
+                if r.status != "claimed"
+                else self.w("claimed (you)" if r.claimed_by == me else "claimed")
+            )
+            rows.append(
+                QueueRow(r.id, r.post, r.priority, r.category, state, to_hours(r.created_at), to_hours(r.due()), r.text)
+            )
+        queue = self.query_one("#desk-queue", DeskQueue)
+        queue.workable = frozenset(r.id for r in requests if r.status in WORKABLE)
+        queue.set_rows(rows)
+        self.set_clock(now)
+        self.show_detail(queue.current_key)
+        self.refresh_bindings()
+
+    def set_clock(self, now: dt.datetime) -> None:
+        self.clock = now
+        self.query_one("#desk-queue", DeskQueue).clock_h = to_hours(now)
+        self.show_status()
+
+    def show_status(self) -> None:
+        """The status line: who is where, the clock, the queue."""
+        desk = self.desk
+        if desk is None:
+            return
+        open_now = sum(1 for r in self.requests.values() if r.status in WORKABLE)
+        late = sum(
+            1 for r in self.requests.values() if r.status in WORKABLE and to_hours(r.due()) < to_hours(self.clock)
+        )
+        moment = f"{self.clock:%Y-%m-%d %H:%M}" if self.w.lang == "zh" else f"{self.clock:%a %Y-%m-%d %H:%M}"
+        parts = [f"[b]{escape(desk.operator)}[/] @ [b]{escape(desk.post)}[/]", moment]
+        parts += self.status_extra()
+        parts.append(f"{open_now} {self.w('open')}" + (f" · [red]{late} {self.w('overdue')}[/]" if late else ""))
+        if self.show_all:
+            parts.append(self.w("showing all"))
+        self.query_one("#desk-status", Static).update(" · ".join(parts))
+
+    def status_extra(self) -> list[str]:
+        return []
+
+    # --- the request under the cursor ----------------------------------------------------------------
+
+    def on_queue_view_highlighted(self, event: QueueView.Highlighted) -> None:
+        self.show_detail(event.key)
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="desk-detail", name="reading the request", exit_on_error=False)
+    def show_detail(self, key: int | None) -> None:
+        desk = self.desk
+        if desk is None or key is None:
+            self.app.call_from_thread(self._render_detail, None, [])
+            return
+        request = desk.get(key)
+        history = desk.history(key) if request is not None else []
+        self.app.call_from_thread(self._render_detail, request, history)
+
+    def _render_detail(self, request: Request | None, history: list[Action]) -> None:
+        box = self.query_one("#desk-request", Static)
+        log = self.query_one("#desk-history", Static)
+        if request is None:
+            box.update(self.idle_text())
+            log.update("")
+            return
+        self.requests[request.id] = request
+        w = self.w
+        category = self.query_one("#desk-queue", DeskQueue).labels.get(request.category, request.category)
+        now_h = to_hours(self.clock)
+        text = Text()
+        style = {"special": "bold red", "urgent": "bold yellow"}.get(request.priority, "bold")
+        text.append(f"#{request.id}  ", style="bold")
+        text.append(w.priority(request.priority).upper(), style=style)
+        text.append(f"  {category}\n", style="bold")
+        text.append(f"{request.text}\n")
+        if request.needs:
+            text.append(f"{request.needs}\n", style="italic")
+        state = self.w(request.status) + (f" {request.claimed_by}" if request.claimed_by else "")
+        if request.passed_to:
+            state += f" → {request.passed_to}"
+        text.append(f"\n{w('raised at')} {request.origin} · {w('now at')} {request.post} · {state}\n", style="dim")
+        if request.outcome:
+            text.append(f"{request.outcome}\n", style="green" if request.status == "closed" else "")
+        for label, due, done in (
+            (w("response due"), request.response_due, request.responded_at),
+            (w("resolution due"), request.resolution_due, request.closed_at),
+        ):
+            left = to_hours(due) - now_h
+            when = dt.datetime.fromisoformat(due)
+            text.append(f"{label} {when:%m-%d %H:%M}  ")
+            if done:
+                text.append(f"({w('done')} {dt.datetime.fromisoformat(done):%m-%d %H:%M})\n", style="green")
+            elif left < 0:
+                text.append(f"{w('late')} {hours(-left)}\n", style="bold red")
+            else:
+                text.append(f"{w('in')} {hours(left)}\n", style="yellow" if left < 1 else "")
+        box.update(text)
+        lines = Text(f"{w('history')}\n", style="bold")
+        for a in history:
+            moment = self.desk.moment(a) if self.desk is not None else a.at
+            lines.append(f"{moment[11:16]}  ", style="dim")
+            lines.append(fit(a.operator, 10) + " ", style="cyan" if a.operator != "system" else "dim")
+            lines.append(self.w(f"did {a.action}"), style="bold" if a.ok else "strike dim")
+            detail = " ".join(x for x in (a.target and f"→ {a.target}", a.note) if x)
+            if detail:
+                lines.append(f"  {detail}")
+            if not a.ok:
+                lines.append(f"  refused: {a.reason}", style="red")
+            lines.append("\n")
+        log.update(lines)
+
+    def idle_text(self) -> Text:
+        """What the detail pane shows with no request under the cursor."""
+        return Text(self.w("no request"), style="dim")
+
+    # --- actions -------------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Request | None:
+        key = self.query_one("#desk-queue", DeskQueue).current_key
+        return self.requests.get(key) if key is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("filter", "clear_filter", "toggle_all"):
+            return self.desk is not None or None
+        if action not in ("act", "settle", "pass_on", "whistle", "escalate", "return_down", "note", "undo"):
+            return True
+        if self.desk is None:
+            return None
+        if action == "undo":
+            return True if self.last_settle and time.time() - self.last_settle[1] <= UNDO_WINDOW_S else None
+        request = self.current
+        if request is None:
+            return None
+        mine = request.status == "open" or (request.status == "claimed" and request.claimed_by == self.desk.operator)
+        if action == "note":
+            return True
+        if action == "act":
+            if parameters == ("claim",):
+                return True if request.status == "open" else None
+            return True if request.status == "claimed" and request.claimed_by == self.desk.operator else None
+        if action == "whistle" and self.desk.post_level not in ("street", "town"):
+            return None
+        return True if mine else None
+
+    def do(self, action: str, request_id: int, *, note: str = "", to: Any = None, said: str = "") -> None:
+        self._do(action, request_id, note, to, said)
+
+    @work(thread=True, group="desk-act", name="acting", exit_on_error=False)
+    def _do(self, action: str, request_id: int, note: str, to: Any, said: str) -> None:
+        desk = self.desk
+        assert desk is not None
+        desk.act(action, request_id, note=note, to=to)
+        if action == "settle":  # before anything else can show the settle: undo works from the start
+            self.last_settle = (request_id, time.time())
+        elif action == "undo":
+            self.last_settle = None
+        self.app.call_from_thread(self._done, action, request_id, said)
+
+    def _done(self, action: str, request_id: int, said: str) -> None:
+        if action == "settle":
+            self.set_timer(UNDO_WINDOW_S + 0.1, self.refresh_bindings)
+        self.notify(said or f"#{request_id}: {action}", timeout=4)
+        self.reload()
+
+    def action_act(self, action: str) -> None:
+        request = self.current
+        if request is not None:
+            self.do(action, request.id, said=f"#{request.id}: {self.w(action)}")
+
+    def action_settle(self) -> None:
+        request = self.current
+        if request is None:
+            return
+
+        def done(note: str | None) -> None:
+            if note:
+                self.do("settle", request.id, note=note, said=f"#{request.id} {self.w('settled')} · u {self.w('undo')}")
+
+        self.app.push_screen(Prompt(f"{self.w('how settled')} #{request.id}", self.w("settle example")), done)
+
+    def action_pass_on(self) -> None:
+        self._ask("pass")
+
+    def action_whistle(self) -> None:
+        self._ask("whistle")
+
+    def action_escalate(self) -> None:
+        self._ask("escalate")
+
+    def action_return_down(self) -> None:
+        self._ask("return")
+
+    def _ask(self, action: str) -> None:
+        request = self.current
+        if request is not None and self.desk is not None:
+            self._where_to(action, request)
+
+    @work(thread=True, group="desk-ask", name="finding where it can go", exit_on_error=False)
+    def _where_to(self, action: str, request: Request) -> None:
+        """Where ``action`` can send ``request``: departments to pick, the post above, the posts below."""
+        desk = self.desk
+        assert desk is not None
+        call = self.app.call_from_thread
+        if action in ("pass", "whistle"):
+            call(self._pick, action, request, [(d, f"{d}  {name}") for d, name in desk.departments()])
+            return
+        here = request.post.split("#", 1)[0]
+        if action == "escalate":
+            target = desk.escalate_target(request)
+            if target is None:
+                call(self.notify, f"#{request.id}: {self.w('nothing above')}", severity="warning")
+            else:
+                call(self._confirm, f"{self.w('escalate')} #{request.id} → {target}?", "escalate", request.id, target)
+        elif desk.level_of(here) == "department":
+            office = request.origin.split("/", 1)[0]
+            question = f"{self.w('return')} #{request.id} → {office} ({self.w('for study')})?"
+            call(self._confirm, question, "return", request.id, None)
+        elif below := desk.children(here):
+            call(self._pick, action, request, [(node, f"{node}  {name}") for node, name in below])
+        else:
+            call(self.notify, f"#{request.id}: {self.w('nothing below')}", severity="warning")
+
+    def _pick(self, action: str, request: Request, options: list[tuple[str, str]]) -> None:
+        multiple = action == "whistle"
+
+        def picked(chosen: list[str] | None) -> None:
+            if chosen:
+                question = f"{self.w(action)} #{request.id} → {' + '.join(chosen)}?"
+                self._confirm(question, action, request.id, chosen if multiple else chosen[0])
+
+        title = {"pass": "pass to", "whistle": "summon", "return": "return to"}[action]
+        pick = Pick(f"{self.w(title)} (#{request.id})", options, multiple=multiple, go=self.w("whistle"))
+        self.app.push_screen(pick, picked)
+
+    def _confirm(self, question: str, action: str, request_id: int, to: Any) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.do(action, request_id, to=to, said=question.rstrip("?"))
+
+        self.app.push_screen(Confirm(question, self.w("yes"), self.w("no")), answered)
+
+    def action_note(self) -> None:
+        request = self.current
+        if request is None:
+            return
+
+        def done(note: str | None) -> None:
+            if note:
+                self.do("note", request.id, note=note, said=f"#{request.id}: {self.w('noted')}")
+
+        self.app.push_screen(Prompt(f"{self.w('note on')} #{request.id}", ""), done)
+
+    def action_undo(self) -> None:
+        if self.last_settle is None:
+            return
+        request_id, _ = self.last_settle
+        self.do("undo", request_id, said=f"#{request_id}: {self.w('settle undone')}")
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.reload()

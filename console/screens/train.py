@@ -1,0 +1,367 @@
+"""Train mode: a trainee works one post's queue while the simulation plays the rest of the district.
+
+Pick a training scenario (``scenarios/training/``), name the trainee, start: the district runs at full
+speed to the shift's start, then in scaled real time (space pauses, + and - change the speed), its
+arrivals and outcomes written into the training store as they happen. Kill the console at any moment
+and start it again on the same store: the shift resumes where it was. At the end (or ``f``) the trainee's
+score is shown beside the engine's own policy's, and the after-action report is written.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from console.desk import ShiftDesk, login_name
+from console.screens.desk import DeskScreen
+from console.screens.modals import Confirm
+from sim.errors import MicrogovError
+
+SPEEDS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+TICK_S = 0.25
+TRAINING_FOLDER = Path("scenarios/training")
+
+
+class TrainScreen(DeskScreen):
+    BINDINGS = [
+        *DeskScreen.BINDINGS,
+        Binding("space", "pause", "Pause", tooltip="Pause or resume the simulated clock", id="train-pause"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", id="train-faster"),
+        Binding("minus", "speed(-1)", "Slower", key_display="-", id="train-slower"),
+        Binding("f", "finish", "Finish", tooltip="End the shift now: score it and write the report", id="train-finish"),
+        Binding("N", "new_shift", "New shift", tooltip="Back to the training scenarios", id="train-new"),
+    ]
+    mode = "train"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: Any = None
+        self.files: list[Path] = []
+        self.briefs: dict[str, str] = {}
+        self.last_tick = time.monotonic()
+        self.ticking = False
+        self.finishing = False
+        self.result: dict[str, Any] | None = None
+        self.speed = 1.0
+
+    def compose_intro(self) -> ComposeResult:
+        yield Label(self.w("training scenarios"))
+        with Horizontal(id="train-pick"):
+            yield OptionList(id="train-list")
+            yield Static(id="train-brief")
+        with Horizontal(id="train-row"):
+            yield Input(placeholder=self.w("trainee"), id="train-name")
+            yield Button(self.w("start shift"), id="train-start", variant="primary")
+        yield Static(id="train-problem")
+
+    def compose_extra(self) -> ComposeResult:
+        with Vertical(id="train-results"):
+            yield Static(id="train-score")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        session = self.session
+        name = self.query_one("#train-name", Input)
+        name.value = session.operator or login_name()
+        name.cursor_blink = self.console.cursor_blink
+        self.set_interval(TICK_S, self._tick)
+        self.open_store()
+
+    # --- starting, resuming --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="train-open", name="opening the training store", exit_on_error=False)
+    def open_store(self) -> None:
+        """Resume the shift under way in the training store, or start the one asked for, or list the
+        training scenarios to choose from."""
+        from sim.shift import LiveShift
+        from sim.store import Store
+
+        session = self.session
+        store = Store(session.store_path("train"))
+        live = LiveShift.resume(store)
+        if live is not None:
+            self.app.call_from_thread(self._opened, live, True)
+            return
+        store.close()
+        if session.train_file is not None:
+            self._begin(session.train_file, session.operator or login_name(), session.train_sets)
+            return
+        self._list()
+
+    def _list(self) -> None:
+        from sim.scenario import load_scenario
+
+        files = sorted(TRAINING_FOLDER.glob("*.toml")) if TRAINING_FOLDER.is_dir() else []
+        if self.session.train_file is not None and self.session.train_file not in files:
+            files.insert(0, self.session.train_file)
+        entries = []
+        for path in files:
+            try:
+                scenario = load_scenario(path)
+            except MicrogovError as exc:
+                entries.append((path, f"{path.name}: {exc}", ""))
+                continue
+            spec = scenario.training
+            if spec is None:
+                continue
+            label = f"{scenario.name} · {spec.post} · {spec.hours:g} h at {spec.speed:g}×"
+            brief = f"[b]{escape(scenario.name)}[/]\n{escape(scenario.description)}\n\n{escape(spec.briefing)}"
+            entries.append((path, label, brief))
+        self.app.call_from_thread(self._show_list, entries)
+
+    def _show_list(self, entries: list[tuple[Path, str, str]]) -> None:
+        listing = self.query_one("#train-list", OptionList)
+        listing.clear_options()
+        self.files = [path for path, _, _ in entries]
+        self.briefs = {str(path): brief for path, _, brief in entries}
+        listing.add_options([Option(escape(label), id=str(path)) for path, label, _ in entries])
+        problem = self.query_one("#train-problem", Static)
+        if not entries:
+            problem.update(f"{self.w('no training')} ({TRAINING_FOLDER}/*.toml)")
+        else:
+            problem.update(f"[dim]{self.w('store')}: {escape(str(self.session.store_path('train')))}[/]")
+            listing.highlighted = 0
+            listing.focus()
+
+    @on(OptionList.OptionHighlighted, "#train-list")
+    def _brief(self, event: OptionList.OptionHighlighted) -> None:
+        self.query_one("#train-brief", Static).update(self.briefs.get(event.option_id or "", ""))
+
+    @on(OptionList.OptionSelected, "#train-list")
+    @on(Button.Pressed, "#train-start")
+    @on(Input.Submitted, "#train-name")
+    def _start(self) -> None:
+        listing = self.query_one("#train-list", OptionList)
+        if listing.highlighted is None or not self.files:
+            return
+        name = self.query_one("#train-name", Input).value.strip()
+        if not name:
+            self.query_one("#train-name", Input).focus()
+            self.notify(self.w("trainee needs a name"), severity="warning")
+            return
+        self.begin(self.files[listing.highlighted], name)
+
+    @work(thread=True, exclusive=True, group="train-open", name="starting the shift", exit_on_error=False)
+    def begin(self, path: Path, trainee: str) -> None:
+        self._begin(path, trainee, [])
+
+    def _begin(self, path: Path, trainee: str, sets: list[str]) -> None:
+        from sim.scenario import load_scenario
+        from sim.shift import LiveShift
+        from sim.store import Store
+
+        self.app.call_from_thread(self.notify, f"{self.w('warming up')} ({path.name})", timeout=4)
+        scenario = load_scenario(path, sets)
+        store = Store(self.session.store_path("train"))
+        try:
+            live = LiveShift.begin(store, scenario, trainee, scenario_path=path)
+        except BaseException:
+            store.close()
+            raise
+        self.app.call_from_thread(self._opened, live, False)
+
+    def _opened(self, live: Any, resumed: bool) -> None:
+        self.live = live
+        self.speed = live.speed
+        self.result = None
+        self.last_tick = time.monotonic()
+        self.open_desk(ShiftDesk(live))
+        spec = live.spec
+        if resumed:
+            self.notify(f"{self.w('resumed')} {live.shift.id}: {live.now:%H:%M}", timeout=6)
+        elif spec.briefing:
+            self.notify(self.w("read the briefing"), title=self.w("briefing"), timeout=8)
+
+    # --- the clock -----------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self.live is None or self.ticking or self.finishing or self.result is not None:
+            self.last_tick = now
+            return
+        wall = now - self.last_tick
+        self.last_tick = now
+        self.ticking = True
+        self.tick(wall)
+
+    @work(thread=True, group="train-tick", name="playing the district", exit_on_error=False)
+    def tick(self, wall: float) -> None:
+        from sim.shift import ShiftError
+
+        live = self.live
+        try:
+            info = live.tick(wall)
+            changed = self.desk.changed() if self.desk is not None else False
+        except ShiftError as exc:  # taken over by another console: stop playing it here
+            self.app.call_from_thread(self._lost, str(exc))
+            return
+        finally:
+            self.ticking = False
+        self.app.call_from_thread(self._ticked, info, changed)
+
+    def _lost(self, message: str) -> None:
+        self.live = None
+        self.notify(message, severity="error", timeout=20)
+
+    def _ticked(self, info: Any, changed: bool) -> None:
+        if self.live is None or self.result is not None:
+            return
+        if changed:
+            self.reload()
+        self.set_clock(self.live.now)
+        if info.at_end and not self.finishing:
+            self.finish()
+
+    def status_extra(self) -> list[str]:
+        live = self.live
+        if live is None:
+            return []
+        done = live.clock_h - live.shift.start_h
+        total = live.shift.end_h - live.shift.start_h
+        state = f"[yellow]{self.w('paused')}[/]" if live.paused else f"▶ {self.speed:g}×"
+        return [state, f"{_hm(done)} / {_hm(total)}"]
+
+    def action_pause(self) -> None:
+        if self.live is not None:
+            self._pause(not self.live.paused)
+
+    @work(thread=True, group="train-control", name="pausing", exit_on_error=False)
+    def _pause(self, paused: bool) -> None:
+        self.live.pause(paused)
+        self.app.call_from_thread(self.show_status)
+
+    def action_speed(self, step: int) -> None:
+        if self.live is None:
+            return
+        faster = [s for s in SPEEDS if s > self.speed]
+        slower = [s for s in SPEEDS if s < self.speed]
+        if step > 0 and faster:
+            self.speed = faster[0]
+        elif step < 0 and slower:
+            self.speed = slower[-1]
+        else:
+            return
+        self._speed(self.speed)
+
+    def idle_text(self) -> Text:
+        if self.live is None or not self.live.spec.briefing:
+            return super().idle_text()
+        text = Text(f"{self.w('briefing')}\n", style="bold")
+        text.append(unwrap(self.live.spec.briefing))
+        return text
+
+    @work(thread=True, group="train-control", name="changing the speed", exit_on_error=False)
+    def _speed(self, speed: float) -> None:
+        self.live.set_speed(speed)
+        self.app.call_from_thread(self.show_status)
+
+    # --- the end -------------------------------------------------------------------------------------
+
+    def action_finish(self) -> None:
+        if self.live is None or self.finishing:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.finish()
+
+        self.app.push_screen(Confirm(self.w("finish now"), self.w("yes"), self.w("no")), answered)
+
+    def finish(self) -> None:
+        self.finishing = True
+        self.notify(self.w("scoring"), timeout=6)
+        self._finish()
+
+    @work(thread=True, exclusive=True, group="train-finish", name="scoring the shift", exit_on_error=False)
+    def _finish(self) -> None:
+        try:
+            result = self.live.finish()
+        finally:
+            self.finishing = False
+        self.app.call_from_thread(self._finished, result)
+
+    def _finished(self, result: dict[str, Any]) -> None:
+        self.result = result
+        self.query_one("#train-score", Static).update(self._score_view(result))
+        self.query_one("#desk-switcher", ContentSwitcher).current = "train-results"
+        self.refresh_bindings()
+
+    def _score_view(self, result: dict[str, Any]) -> Any:
+        from rich.console import Group
+
+        mine, theirs = result["score"], result["engine_policy"]
+        table = Table(title=f"{self.w('score')}: {escape(result['trainee'])} @ {escape(result['post'])}")
+        table.add_column(self.w("part"))
+        table.add_column(self.w("trainee"), justify="right")
+        table.add_column(self.w("engine policy"), justify="right")
+        table.add_column(self.w("weight"), justify="right")
+        for name, part in mine["parts"].items():
+            other = theirs["parts"][name]
+            table.add_row(self.w(name), _share(part), _share(other), f"{part['weight']:g}")
+        table.add_row(
+            Text(self.w("total"), style="bold"),
+            Text(f"{mine['total']:.0f} / 100", style="bold"),
+            Text(f"{theirs['total']:.0f} / 100", style="bold"),
+            "",
+        )
+        report = Text("\n")
+        for point in result.get("lessons", []):
+            report.append(f"• {point}\n")
+        report.append(f"\n{self.w('report')}: {result['report']}\n{self.w('timeline')}: {result['timeline']}\n")
+        report.append(f"\n{self.w('new shift')}: N", style="dim")
+        return Group(table, report)
+
+    def action_new_shift(self) -> None:
+        if self.live is None or self.result is None:
+            return
+        desk = self.desk
+        self.live = None
+        self.desk = None
+        self.result = None
+        if desk is not None:
+            desk.close()
+        self.session.train_file = None
+        self.query_one("#desk-switcher", ContentSwitcher).current = "desk-intro"
+        self.query_one("#desk-status", Static).update("")
+        self.open_store()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause", "speed", "finish"):
+            return True if self.live is not None and self.result is None and not self.finishing else None
+        if action == "new_shift":
+            return True if self.result is not None else None
+        if self.result is not None and action not in ("filter", "clear_filter"):
+            return None
+        return super().check_action(action, parameters)
+
+    def on_unmount(self) -> None:
+        if self.desk is not None:
+            self.desk.close()
+
+
+def unwrap(text: str) -> str:
+    """Paragraphs of a TOML multi-line string, with the file's line breaks taken out."""
+    paragraphs = [" ".join(line.strip() for line in block.splitlines()) for block in text.strip().split("\n\n")]
+    return "\n\n".join(paragraphs)
+
+
+def _share(part: dict[str, Any]) -> str:
+    if not part["judged"]:
+        return "–"
+    return f"{part['right']}/{part['judged']} ({100 * part['rate']:.0f}%)"
+
+
+def _hm(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"

@@ -1,0 +1,581 @@
+"""A live shift: the simulation plays the district in scaled real time while a person works one post.
+
+A training shift puts a trainee at one post (a street's command centre, a grid team, a department). The
+engine plays everyone else; requests reaching the trainee's post go into the queue store instead of the
+post's in-trays, the trainee acts on them through the store, and the engine carries each action out and
+writes back what became of the request (the department fixed it, it came back for study, the resident
+gave up). The clock is driven in ticks by whoever holds the shift (the console, a script): each tick is
+one store transaction that advances the simulation and writes its consequences with the clock.
+
+Nothing here is kept only in memory. The simulation is deterministic given its seed and the actions
+taken at the simulated times they were taken, and both are in the store; so a shift whose process died
+is rebuilt exactly by re-running the engine to each logged action and applying it (``LiveShift.resume``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.engine.core import Engine, Hooks, Request, Streams
+from sim.engine.network import DEPARTMENT_K, Post, build_network
+from sim.errors import MicrogovError
+from sim.scenario import Scenario
+from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
+from sim.store import (
+    ENGINE_INPUTS,
+    Action,
+    FeedEvent,
+    NewRequest,
+    Refused,
+    Shift,
+    Store,
+    holder_id,
+    in_scope,
+    load_district,
+)
+from sim.structure import District, build_district
+
+#: How residents put each kind of request, for the text a person reads in their queue.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "street_light": (
+        "The street light outside building {b} has been out for two nights.",
+        "Lamp post by the gate flickers and goes dark; the path is unlit.",
+        "Street lights along the lane are off again since the storm.",
+    ),
+    "manhole_cover": (
+        "A manhole cover near building {b} is loose and rocks when cars pass.",
+        "Manhole cover missing on the pavement by the bus stop.",
+    ),
+    "road_surface": (
+        "A pothole by building {b} fills with water; a cyclist fell yesterday.",
+        "Broken paving at the entrance, elderly residents trip on it.",
+    ),
+    "drain_sewage": (
+        "The drain in front of building {b} is blocked; dirty water stands in the yard.",
+        "Sewage is backing up into the basement of building {b}.",
+    ),
+    "neighbour_dispute": (
+        "Neighbours argue over a bicycle shed built in the shared corridor.",
+        "Water leaks from the flat above; the neighbours will not let anyone in.",
+    ),
+    "lost_elderly": (
+        "An elderly man with dementia has not come home since the morning.",
+        "Grandmother went to the market at seven and is not back; her phone is off.",
+    ),
+    "sanitation": (
+        "Rubbish has not been collected from building {b} for three days.",
+        "Bulky furniture dumped next to the bins blocks the fire lane.",
+    ),
+    "epidemic_control": (
+        "A family back from out of town asks where to register and get tested.",
+        "Residents ask for the disinfection schedule of the stairwells.",
+    ),
+    "property_management": (
+        "The lift in building {b} has been out of order for a week.",
+        "The management company has not fixed the entry-door lock.",
+    ),
+    "noise": (
+        "Renovation drilling in building {b} starts before seven every day.",
+        "Loud music from a shop downstairs until after midnight.",
+    ),
+}
+
+
+#: How long a console's hold on a shift lasts without a tick (a dead console's is taken over at once).
+LEASE_S = 15.0
+
+
+class ShiftError(MicrogovError):
+    """A shift cannot be started or resumed (not a training scenario, no such post, a broken log)."""
+
+
+@dataclass(frozen=True)
+class TickInfo:
+    clock_h: float
+    written: int
+    at_end: bool
+
+
+class _Feed(Hooks):
+    """Collects what the engine does to the person's requests, in order, as store feed events. The
+    events of a rebuilt shift that the store already has (``skip``) are counted and dropped."""
+
+    def __init__(self, live: LiveShift, skip: int) -> None:
+        self.live = live
+        self.skip = skip
+        self.produced = 0
+        self.events: list[FeedEvent] = []
+        self.seen: set[int] = set()
+
+    def _emit(self, event: FeedEvent) -> None:
+        if self.produced >= self.skip:
+            self.events.append(event)
+        self.produced += 1
+
+    def handover(self, req: Request, post: Post, why: str) -> None:
+        live = self.live
+        now = live.engine.now
+        needs = live.engine.assess(req, post)
+        if req.id in self.seen:
+            self._emit(FeedEvent("arrived", str(req.id), now, post.node, why, needs=needs))
+            return
+        self.seen.add(req.id)
+        shift = live.shift
+        net = live.engine.net
+        self._emit(
+            FeedEvent(
+                "arrived",
+                str(req.id),
+                now,
+                post.node,
+                why,
+                new=NewRequest(
+                    source=shift.source,
+                    source_id=str(req.id),
+                    created_at=shift.iso(req.arrived),
+                    category=live.category_ids[req.cat],
+                    priority=PRIORITIES[req.prio],
+                    origin=net.posts[req.origin].node,
+                    post=post.node,
+                    response_due=shift.iso(req.resp_due),
+                    resolution_due=shift.iso(req.res_due),
+                    text=live.text(req),
+                    needs=needs,
+                    responded_at=shift.iso(req.responded) if req.responded >= 0 else None,
+                ),
+            )
+        )
+
+    def moved(self, req: Request, post: Post, why: str) -> None:
+        self._emit(FeedEvent("moved", str(req.id), self.live.engine.now, post.node, why))
+
+    def closed(self, req: Request, post: Post, outcome: str) -> None:
+        self._emit(FeedEvent("closed", str(req.id), self.live.engine.now, post.node, outcome))
+
+
+def training_spec(scenario: Scenario, source: str = "the scenario") -> TrainingSpec:
+    if scenario.training is None:
+        raise ShiftError(
+            f"{source}: not a training scenario (it has no [training] table; see scenarios/training/ for examples)"
+        )
+    return scenario.training
+
+
+def shift_posts(engine: Engine, node: str) -> list[int]:
+    """The engine's posts for ``node`` (a grid in separate mode is five departmental posts)."""
+    net = engine.net
+    if node not in net.index:
+        raise ShiftError(f"training.post: no post '{node}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
+    base = net.posts[net.index[node]]
+    return [p.idx for p in base.router] if base.router is not None else [base.idx]
+
+
+def new_engine(scenario: Scenario, district: District, seed: int, end_h: float) -> Engine:
+    streams = Streams.from_seed(seed)
+    net = build_network(scenario, district, streams.handling)
+    return Engine(net, streams, end_h=end_h, sample_h=None)
+
+
+class LiveShift:
+    """A training shift being played: its engine, its store, and the clock between them.
+
+    Use :meth:`begin` to start one and :meth:`resume` to pick up the one under way in a store. Every
+    method is safe to call from worker threads (one lock serialises them).
+    """
+
+    def __init__(self, store: Store, shift: Shift, scenario: Scenario, *, district: District | None = None) -> None:
+        self.store = store
+        self.shift = shift
+        self.scenario = scenario
+        self.spec = training_spec(scenario, shift.scenario_path)
+        self.lock = threading.RLock()
+        self.district = district or build_district(scenario)
+        self.category_ids = list(scenario.categories)
+        self.follow_end_h = shift.end_h + self.spec.follow_up_days * 24.0
+        self.engine = new_engine(scenario, self.district, shift.seed, self.follow_end_h)
+        self.posts = shift_posts(self.engine, shift.post)
+        self.clock_h = shift.clock_h
+        self.speed = shift.speed
+        self.paused = shift.status == "paused"
+        self.finished = shift.status == "finished"
+        self.applied_seq = 0
+        self._fake: Any = None
+        self.feed = _Feed(self, skip=shift.feed_applied)
+        self.holder = holder_id()
+        if not self.finished:
+            store.hold(shift.id, self.holder, LEASE_S)
+        engine = self.engine
+        engine.start()
+        engine.advance(shift.start_h)
+        engine.watch(self.posts, shift.end_h, self.spec.desk_share)
+        engine.activate(self.posts, self.feed, self.spec.desk_share)
+        for action in store.engine_inputs(shift):
+            if action.sim_h is None or action.sim_h < engine.now - 1e-9:
+                raise ShiftError(f"{store.path}: action #{action.seq} is out of order in the shift's log")
+            engine.advance(action.sim_h)
+            self._apply(action)
+        engine.advance(shift.clock_h)
+        with store.transaction():
+            self._flush()
+
+    # --- starting and resuming ---------------------------------------------------------------------
+
+    @classmethod
+    def begin(
+        cls,
+        store: Store,
+        scenario: Scenario,
+        operator: str,
+        *,
+        scenario_path: str | Path = "",
+        seed: int | None = None,
+        district: District | None = None,
+    ) -> LiveShift:
+        """Start the training shift ``scenario`` describes, with ``operator`` at its post."""
+        spec = training_spec(scenario, str(scenario_path) or scenario.name)
+        if not operator.strip():
+            raise ShiftError("a trainee needs a name")
+        district = district or build_district(scenario)
+        if spec.post not in district.graph:
+            raise ShiftError(f"training.post: no post '{spec.post}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
+        if store.current_shift() is not None:
+            raise ShiftError(f"{store.path}: a shift is already under way here; finish it, or use another --db")
+        if store.meta("scenario") != scenario.name or not store.posts_count():
+            load_district(store, scenario, district)
+        start_h = hours_from_start(spec.start, scenario.clock.start)
+        shift = store.start_shift(
+            scenario_path=str(scenario_path),
+            scenario_doc=scenario.model_dump(mode="json"),
+            post=spec.post,
+            operator=operator,
+            seed=scenario.seed if seed is None else seed,
+            epoch=dt.datetime.combine(scenario.clock.start, dt.time()),
+            speed=spec.speed,
+            start_h=start_h,
+            end_h=start_h + spec.hours,
+        )
+        return cls(store, shift, scenario, district=district)
+
+    @classmethod
+    def resume(cls, store: Store, *, district: District | None = None) -> LiveShift | None:
+        """The shift under way in ``store``, rebuilt where it was; ``None`` if there is none."""
+        shift = store.current_shift()
+        if shift is None:
+            return None
+        try:
+            scenario = Scenario.model_validate(shift.scenario_doc)
+        except ValueError as exc:
+            raise ShiftError(f"{store.path}: shift {shift.id}'s scenario no longer validates ({exc})") from None
+        return cls(store, shift, scenario, district=district)
+
+    # --- the clock ---------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.shift.when(self.clock_h)
+
+    @property
+    def at_end(self) -> bool:
+        return self.clock_h >= self.shift.end_h - 1e-9
+
+    def tick(self, wall_s: float) -> TickInfo:
+        """Let ``wall_s`` seconds of wall time pass: make settles past their undo window final, take
+        in actions other processes logged, advance the simulation by ``speed`` times that (unless
+        paused; never past the shift's end) and write what happened, all in one transaction."""
+        with self.lock:
+            if self.finished:
+                return TickInfo(self.clock_h, 0, True)
+            store = self.store
+            with store.transaction():
+                self._check_hold()
+                self._catch_up()
+                for request in store.settles_to_confirm(self.shift):
+                    self._confirm(request)
+                clock = self.clock_h
+                if not self.paused and wall_s > 0:
+                    clock = min(clock + self.speed * wall_s / 3600.0, self.shift.end_h)
+                    self.engine.advance(clock)
+                written = self._flush(clock_h=clock, held_until=time.time() + LEASE_S)
+            self.clock_h = clock
+            return TickInfo(clock, written, self.at_end)
+
+    def set_speed(self, speed: float) -> None:
+        if not 1.0 <= speed <= 600.0:
+            raise ShiftError(f"speed must be between 1 and 600 (times real time), found {speed:g}")
+        with self.lock:
+            self.store.set_shift(self.shift.id, speed=speed)
+            self.speed = speed
+
+    def pause(self, paused: bool = True) -> None:
+        with self.lock:
+            self.store.set_shift(self.shift.id, status="paused" if paused else "running")
+            self.paused = paused
+
+    # --- acting ------------------------------------------------------------------------------------
+
+    def act(
+        self,
+        operator: str,
+        action: str,
+        request_id: int,
+        *,
+        post: str | None = None,
+        note: str = "",
+        to: str | Sequence[str] | None = None,
+    ) -> Any:
+        """One action by ``operator`` (at the shift's post unless ``post`` says otherwise) on a request
+        of the store: logged and carried out in one transaction, or refused (and the refusal logged)."""
+        post = post or self.shift.post
+        with self.lock:
+            store = self.store
+            request = store.get(request_id)
+            req = None
+            if request is not None and request.source == self.shift.source and action in ENGINE_INPUTS:
+                req = self.engine.tracked.get(int(request.source_id))
+                if req is not None:
+                    to = self._default_target(action, req, to)
+                    problem = self.engine.cannot(action, req, self._targets(action, req, to))
+                    if problem and in_scope(post, request.post):
+                        raise store.refuse(operator, post, action, request_id, problem, note)
+            refused: Refused | None = None
+            with store.transaction():
+                self._check_hold()
+                self._catch_up()
+                try:
+                    after, logged = store.act(operator, post, action, request_id, note=note, to=to)
+                except Refused as exc:
+                    refused = exc
+                else:
+                    if req is not None:
+                        self.engine.act(action, req, self._targets(action, req, logged.target))
+                        self.applied_seq = logged.seq
+                    self._flush()
+            if refused is not None:
+                raise refused
+            return after
+
+    def _default_target(self, action: str, req: Request, to: str | Sequence[str] | None) -> str | Sequence[str] | None:
+        if action == "escalate" and not to and req.post is not None:
+            up = req.post.up[req.prio]
+            return up.node if up is not None else None
+        return to
+
+    def _targets(self, action: str, req: Request, to: str | Sequence[str] | None) -> list[Post] | None:
+        if action not in ("pass", "whistle", "escalate", "return") or not to:
+            return None
+        net = self.engine.net
+        names = [to] if isinstance(to, str) else list(to)
+        if action == "whistle" and len(names) == 1:
+            names = names[0].split("+")
+        if action == "return" and req.post is not None and req.post.kind == DEPARTMENT_K:
+            return None
+        try:
+            return [net.posts[net.index[name.split("#", 1)[0]]] for name in names]
+        except KeyError as exc:
+            raise Refused(f"no post {exc} in the district") from None
+
+    def _apply(self, action: Action) -> None:
+        """Carry out a logged action in the engine (taking a rebuilt shift through its history)."""
+        request = self.store.get(action.request_id or 0)
+        req = self.engine.tracked.get(int(request.source_id)) if request is not None else None
+        if req is None:
+            raise ShiftError(
+                f"{self.store.path}: action #{action.seq} is on a request the simulation never handed over"
+            )
+        try:
+            self.engine.act(action.action, req, self._targets(action.action, req, action.target or None))
+        except ValueError as exc:
+            raise ShiftError(f"{self.store.path}: action #{action.seq} does not replay ({exc})") from None
+        self.applied_seq = action.seq
+
+    def _check_hold(self) -> None:
+        """Stop if another console has taken the shift over (this one stalled past its lease)."""
+        holder = self.store.holder_of(self.shift.id)
+        if holder is not None and holder != self.holder:
+            raise ShiftError(f"{self.store.path}: shift {self.shift.id} was taken over by another console ({holder})")
+
+    def _catch_up(self) -> None:
+        """Apply actions other processes logged on this shift since the last one applied."""
+        for action in self.store.engine_inputs(self.shift, self.applied_seq):
+            if action.action == "confirm" or action.seq <= self.applied_seq:
+                continue
+            self._apply(action)
+
+    def _confirm(self, request: Any) -> None:
+        req = self.engine.tracked.get(int(request.source_id))
+        logged = self.store.confirm(self.shift, request, self.clock_h)
+        if req is not None:
+            self.engine.act("confirm", req)
+        self.applied_seq = logged.seq
+
+    def _flush(self, **fields: Any) -> int:
+        """Write the feed's new events and the shift's row (inside the caller's transaction)."""
+        written = self.store.apply_feed(self.shift, self.feed.events)
+        self.feed.events.clear()
+        self.store.set_shift(self.shift.id, feed_applied=self.feed.produced, **fields)
+        return written
+
+    # --- the end ---------------------------------------------------------------------------------------
+
+    def finish(self, report_dir: Path | None = None) -> dict[str, Any]:
+        """End the shift (at its end, or early): settles become final, what is left in the queue goes back
+        to the post's staff, the simulation runs on ``follow_up_days`` to see what became of everything,
+        the engine's own policy plays the same post on the same seed, both are scored, and the
+        after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
+        Returns the result, which the store keeps with the shift."""
+        from sim.training import lessons, score
+
+        with self.lock:
+            store, engine, shift = self.store, self.engine, self.shift
+            if self.finished:
+                done = store.shift(shift.id)
+                return dict(done.result or {}) if done is not None else {}
+            with store.transaction():
+                self._catch_up()
+                for request in store.settles_to_confirm(shift, older_than_s=-1.0):
+                    self._confirm(request)
+                self._flush(clock_h=self.clock_h)
+            end_h = self.clock_h
+            left = store.queue(shift.post, source=shift.source)
+            engine.watch_until = end_h
+            engine.deactivate()
+            engine.advance(self.follow_end_h)
+            baseline = new_engine(self.scenario, self.district, shift.seed, self.follow_end_h)
+            baseline.start()
+            baseline.advance(shift.start_h)
+            baseline.watch(self.posts, end_h, self.spec.desk_share)
+            baseline.advance(self.follow_end_h)
+            weights = self.spec.scoring
+            mine = score(engine.desk, engine.decisions, weights, end_h, self.follow_end_h)
+            theirs = score(baseline.desk, baseline.decisions, weights, end_h, self.follow_end_h)
+            folder = report_dir or store.path.parent / "reports" / f"shift-{shift.id}"
+            report = self._report(folder, mine, theirs, baseline, end_h)
+            result = {
+                "shift": shift.id,
+                "trainee": shift.operator,
+                "post": shift.post,
+                "score": mine.as_dict(),
+                "engine_policy": theirs.as_dict(),
+                "report": str(report),
+                "timeline": str(report.with_name("timeline.png")),
+                "ended_at": shift.iso(end_h),
+                "ended_early": end_h < shift.end_h - 1e-9,
+                "lessons": lessons(mine, theirs, [d for d in engine.decisions if d.at < end_h]),
+            }
+            outcomes = {str(r.id): (r.closed, _after_shift(r)) for r in engine.desk.values() if r.closed >= end_h}
+            with store.transaction():
+                store.hand_back(shift, left, end_h, "the shift ended: back to the post's staff on duty")
+                store.record_outcomes(shift, outcomes)
+                store.set_shift(shift.id, status="finished", clock_h=end_h, result=result, holder=None, held_until=0.0)
+            self.finished = True
+            return result
+
+    def _report(self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float) -> Path:
+        from sim.training import Briefing, write_report
+
+        shift, engine = self.shift, self.engine
+        node = self.district.graph.nodes[shift.post]
+        started = dt.datetime.fromisoformat(shift.started_at)
+        brief = Briefing(
+            scenario=self.scenario.name,
+            post=shift.post,
+            post_name=str(node.get("name_en", shift.post)),
+            trainee=shift.operator,
+            start=shift.when(shift.start_h),
+            hours=end_h - shift.start_h,
+            speed=self.speed,
+            desk_share=self.spec.desk_share,
+            follow_up_days=self.spec.follow_up_days,
+            seed=shift.seed,
+            wall_minutes=(dt.datetime.now() - started).total_seconds() / 60.0,
+        )
+        verdicts: dict[tuple[int, str], list[bool]] = {}
+        for d in engine.decisions:
+            verdicts.setdefault((d.id, d.kind), []).append(d.right)
+        actions = []
+        logged = self.store.actions()
+        undone = {a.target for a in logged if a.action == "undo" and a.ok}  # "#seq" of each settle taken back
+        for a in logged:
+            if a.operator != shift.operator or not a.ok or a.sim_h is None or a.request_id is None:
+                continue
+            request = self.store.get(a.request_id)
+            if request is None or request.source != shift.source:
+                continue
+            kind = a.action
+            found = verdicts.get((int(request.source_id), kind))
+            if f"#{a.seq}" in undone:
+                result = "undone"  # the verdict belongs to a later settle of the same request
+            else:
+                result = ("right" if found.pop(0) else "wrong") if found else ""
+            actions.append(
+                {
+                    "time": f"{shift.when(a.sim_h):%H:%M}",
+                    "request": a.request_id,
+                    "action": kind,
+                    "to": a.target,
+                    "note": a.note,
+                    "result": result,
+                }
+            )
+        injects = [(i.at_h, i.text) for i in engine.net.injects if shift.start_h <= i.at_h < end_h]
+        return write_report(
+            folder,
+            brief,
+            mine,
+            theirs,
+            desk=engine.desk,
+            decisions=[d for d in engine.decisions if d.at < end_h],
+            engine_desk=baseline.desk,
+            actions=actions,
+            injects=injects,
+            start_h=shift.start_h,
+            labels=self._labels(),
+        )
+
+    def _labels(self) -> dict[int, str]:
+        """The store's name for each request the simulation handed over: ``#12 urgent drain_sewage``."""
+        rows = self.store.db.execute(
+            "SELECT id, source_id, priority, category FROM requests WHERE source = ?", (self.shift.source,)
+        )
+        return {int(r["source_id"]): f"#{r['id']} {r['priority']} {r['category']}" for r in rows}
+
+    def close(self) -> None:
+        """Let go of the shift (another console may play it on); the shift itself stays where it is."""
+        with self.lock:
+            if not self.finished:
+                self.store.set_shift(self.shift.id, holder=None, held_until=0.0)
+
+    # --- what the person reads ---------------------------------------------------------------------
+
+    def text(self, req: Request) -> str:
+        """A resident's words for ``req``: an injected incident's own text, else a phrasing of its
+        category, from a named resident (the same every time for the same request and seed)."""
+        injected = self.engine.injected.get(req.id)
+        if self._fake is None:
+            from faker import Faker
+
+            self._fake = Faker("zh_CN")
+        self._fake.seed_instance(self.shift.seed * 1_000_003 + req.id)
+        name = self._fake.name()
+        if injected:
+            return f"{name}: {injected}"
+        pick = random.Random(self.shift.seed * 7_919 + req.id)
+        category = self.category_ids[req.cat]
+        options = TEMPLATES.get(category) or (f"{self.scenario.categories[category].name_en}.",)
+        node = self.engine.net.posts[req.origin].node
+        building = next((p[1:] for p in node.split("/") if p[:1] in "BM" and p[1:].isdigit()), "1")
+        return f"{name}: {pick.choice(options).format(b=building)}"
+
+
+def _after_shift(record: Any) -> str:
+    """How a request the person passed on ended, after their shift (for their queue's history)."""
+    if record.abandoned:
+        return "after the shift: abandoned, the resident called the city hotline"
+    return "after the shift: resolved" if record.fixed else "after the shift: closed without being fixed"

@@ -1,0 +1,336 @@
+"""Scoring a training shift, and its after-action report (Markdown and a PNG timeline).
+
+A shift is scored on the requests that reached the trainee's desk during the shift (and those waiting
+there when it began), after the simulation has run on ``follow_up_days`` to see what became of them:
+
+- **response**: answered within the response deadline (of those that reached the desk unanswered);
+- **resolution**: fixed within the resolution deadline (settling what could not be settled at the post
+  closes a request without fixing it: the resident raises it again);
+- **routing**: settles, passes and returns that were right (settled what the post could settle, passed
+  to the department that deals with it, sent down what the post below could settle);
+- **whistles**: whistles that were called for (two departments, a special request, or one overdue at
+  the office) and summoned every department needed, out of the whistles blown and the passes where
+  the whistle was called for;
+- **escalations**: escalations of requests the post could neither settle nor pass on.
+
+Each part is a share (a part with nothing to judge counts as full marks); the score is their weighted
+mean out of 100, weights from the scenario's ``[training.scoring]``. The engine's own policy at the same
+post, on the same seed and arrivals, is scored the same way: that is the trainee's yardstick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.engine.core import Decision, DeskRecord
+from sim.scenario.schema import PRIORITIES, ScoringSpec
+
+PARTS = ("response", "resolution", "routing", "whistles", "escalations")
+ROUTING = ("settle", "pass", "return")
+WHISTLES = ("whistle", "whistle-missed")
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    weight: float
+    judged: int
+    right: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.right / self.judged if self.judged else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"weight": self.weight, "judged": self.judged, "right": self.right, "rate": self.rate}
+
+
+@dataclass(frozen=True)
+class Score:
+    parts: tuple[Part, ...]
+    requests: int
+
+    @property
+    def total(self) -> float:
+        weights = sum(p.weight for p in self.parts)
+        if not weights:
+            return 100.0
+        return 100.0 * sum(p.weight * (1.0 if p.rate is None else p.rate) for p in self.parts) / weights
+
+    def part(self, name: str) -> Part:
+        return next(p for p in self.parts if p.name == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "requests": self.requests, "parts": {p.name: p.as_dict() for p in self.parts}}
+
+
+def score(
+    desk: dict[int, DeskRecord], decisions: Iterable[Decision], weights: ScoringSpec, shift_end_h: float, end_h: float
+) -> Score:
+    """Score the requests of a desk and the decisions taken on them before ``shift_end_h``, judging
+    resolution as of ``end_h`` (requests not due by then and still open are not judged)."""
+    records = list(desk.values())
+    answer = [r for r in records if not r.answered_before]
+    answered = sum(1 for r in answer if 0 <= r.responded <= r.resp_due)
+    due = [r for r in records if r.res_due <= end_h or r.closed >= 0]
+    fixed = sum(1 for r in due if r.closed >= 0 and r.fixed and not r.abandoned and r.closed <= r.res_due)
+    taken = [d for d in decisions if d.at < shift_end_h]
+
+    def share(kinds: Sequence[str]) -> tuple[int, int]:
+        chosen = [d for d in taken if d.kind in kinds]
+        return len(chosen), sum(1 for d in chosen if d.right)
+
+    counts = {
+        "response": (len(answer), answered),
+        "resolution": (len(due), fixed),
+        "routing": share(ROUTING),
+        "whistles": share(WHISTLES),
+        "escalations": share(("escalate",)),
+    }
+    parts = tuple(Part(name, float(getattr(weights, name)), *counts[name]) for name in PARTS)
+    return Score(parts, len(records))
+
+
+# --- the after-action report ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """What the report says about the shift itself."""
+
+    scenario: str
+    post: str
+    post_name: str
+    trainee: str
+    start: dt.datetime
+    hours: float
+    speed: float
+    desk_share: float
+    follow_up_days: float
+    seed: int
+    wall_minutes: float
+
+
+def _duration(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{100 * rate:.0f}%"
+
+
+def _part_line(name: str, mine: Part, theirs: Part) -> str:
+    return (
+        f"| {name} | {mine.right} of {mine.judged} ({_pct(mine.rate)}) | {theirs.right} of {theirs.judged} "
+        f"({_pct(theirs.rate)}) | {mine.weight:g} |"
+    )
+
+
+def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[str]:
+    """Plain-language points for the debrief, worst part first."""
+    out = []
+
+    def rate(part: Part) -> float:
+        return 1.0 if part.rate is None else part.rate
+
+    gaps = sorted((rate(theirs.part(n)) - rate(mine.part(n)), n) for n in PARTS if mine.part(n).judged)
+    for gap, name in reversed(gaps):
+        if gap <= 0.005:
+            continue
+        part = mine.part(name)
+        wrong = part.judged - part.right
+        if name == "response":
+            out.append(
+                f"{wrong} of {part.judged} requests were answered after their response deadline (or not at all)."
+            )
+        elif name == "resolution":
+            out.append(f"{wrong} of {part.judged} requests were not fixed within their resolution deadline.")
+        elif name == "routing":
+            wrong_kinds = sorted({d.kind for d in decisions if d.kind in ROUTING and not d.right})
+            out.append(f"{wrong} of {part.judged} settles, passes and returns were wrong ({', '.join(wrong_kinds)}).")
+        elif name == "whistles":
+            missed = sum(1 for d in decisions if d.kind == "whistle-missed")
+            out.append(
+                f"{wrong} of {part.judged} whistle decisions were off ({missed} passes should have been whistles: "
+                "two departments, a special request, or one overdue at the office)."
+            )
+        else:
+            out.append(f"{wrong} of {part.judged} escalations were of requests the post could settle or pass on.")
+    if not out:
+        out.append("Every part matched or beat the engine's own policy at this post.")
+    return out
+
+
+def write_report(
+    folder: Path,
+    brief: Briefing,
+    mine: Score,
+    theirs: Score,
+    *,
+    desk: dict[int, DeskRecord],
+    decisions: Sequence[Decision],
+    engine_desk: dict[int, DeskRecord],
+    actions: Sequence[dict[str, Any]],
+    injects: Sequence[tuple[float, str]],
+    start_h: float,
+    labels: dict[int, str] | None = None,
+) -> Path:
+    """Write ``report.md`` and ``timeline.png`` into ``folder``; returns the Markdown file's path.
+    ``labels`` names the desk's requests as the trainee knew them (their store ids)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    png = timeline_plot(
+        folder / "timeline.png", desk, decisions, engine_desk, injects, start_h, brief.hours, labels or {}
+    )
+    end = brief.start + dt.timedelta(hours=brief.hours)
+    lines = [
+        f"# After-action report: {brief.trainee} at {brief.post} ({brief.post_name})",
+        "",
+        f"- Scenario: {brief.scenario} (seed {brief.seed})",
+        f"- Shift: {brief.start:%Y-%m-%d %H:%M} to {end:%H:%M} ({_duration(brief.hours)} simulated at"
+        f" {brief.speed:g}×; {brief.wall_minutes:.0f} min of real time from start to finish)",
+        f"- Desk: {_pct(brief.desk_share)} of the post's requests; outcomes followed for {brief.follow_up_days:g}"
+        " days after the shift",
+        f"- Requests at the desk: {mine.requests} (engine policy: {theirs.requests})",
+        "",
+        "## Score",
+        "",
+        f"**{mine.total:.0f} / 100** (the engine's own policy at this post, same seed and arrivals:"
+        f" {theirs.total:.0f} / 100)",
+        "",
+        "| part | trainee | engine policy | weight |",
+        "|---|---|---|---:|",
+        *[_part_line(p.name, p, theirs.part(p.name)) for p in mine.parts],
+        "",
+        "A part with nothing to judge counts as full marks. See the README (Train mode) for what each part counts.",
+        "",
+        "## Points for the debrief",
+        "",
+        *[f"- {text}" for text in lessons(mine, theirs, decisions)],
+        "",
+        "## Timeline",
+        "",
+        f"![timeline]({png.name})",
+        "",
+    ]
+    if injects:
+        lines += ["## Scripted incidents", "", "| at | incident |", "|---|---|"]
+        lines += [f"| {brief.start + dt.timedelta(hours=t - start_h):%H:%M} | {text} |" for t, text in injects]
+        lines.append("")
+    lines += ["## The trainee's actions", ""]
+    if actions:
+        lines += ["| time | request | action | to | note | result |", "|---|---:|---|---|---|---|"]
+        for a in actions:
+            note = str(a.get("note", "")).replace("|", "/")[:60]
+            result = a.get("result", "")
+            lines.append(f"| {a['time']} | #{a['request']} | {a['action']} | {a.get('to', '')} | {note} | {result} |")
+    else:
+        lines.append("None.")
+    lines.append("")
+    path = folder / "report.md"
+    tmp = path.with_suffix(".md.part")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+MARKERS = {
+    "settle": ("o", "settled"),
+    "pass": (">", "passed"),
+    "whistle": ("*", "whistle"),
+    "escalate": ("^", "escalated"),
+    "return": ("v", "returned"),
+}
+
+
+def waiting_curve(desk: dict[int, DeskRecord], start_h: float, hours: float, steps: int = 200) -> tuple[Any, Any]:
+    """Requests at the desk still unanswered, over the shift."""
+    import numpy as np
+
+    t = np.linspace(start_h, start_h + hours, steps)
+    at = np.array([r.at for r in desk.values()])
+    answered = np.array([r.responded if r.responded >= 0 else np.inf for r in desk.values()])
+    before = np.array([r.answered_before for r in desk.values()])
+    if not len(at):
+        return t, np.zeros_like(t)
+    waiting = ((at[None, :] <= t[:, None]) & (answered[None, :] > t[:, None]) & ~before[None, :]).sum(axis=1)
+    return t, waiting
+
+
+def timeline_plot(
+    path: Path,
+    desk: dict[int, DeskRecord],
+    decisions: Sequence[Decision],
+    engine_desk: dict[int, DeskRecord],
+    injects: Sequence[tuple[float, str]],
+    start_h: float,
+    hours: float,
+    labels: dict[int, str],
+) -> Path:
+    """One line per request at the desk (when it came, its response and the trainee's decisions, in
+    green when right and red when wrong), and below it the requests waiting for an answer, the trainee's
+    beside the engine policy's."""
+    from sim.report import _pyplot
+
+    plt = _pyplot()
+    end_h = start_h + hours
+    records = sorted(desk.values(), key=lambda r: (r.at, r.id))[:60]
+    row_of = {r.id: i for i, r in enumerate(records)}
+    height = 2.5 + 0.16 * max(len(records), 10)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, height + 2.2), sharex=True, gridspec_kw={"height_ratios": [height, 2.2]}
+    )
+    colours = {0: "#b2182b", 1: "#ef8a62", 2: "#4d4d4d"}
+    for r in records:
+        y = row_of[r.id]
+        left = max(r.at, start_h) - start_h
+        right = (min(r.closed, end_h) if r.closed >= 0 else end_h) - start_h
+        top.plot([left, right], [y, y], color=colours[r.prio], linewidth=1.2, alpha=0.7)
+        if start_h <= r.resp_due <= end_h and not r.answered_before:
+            top.plot(r.resp_due - start_h, y, marker="|", color="#888888", markersize=8)
+        if r.responded >= 0 and not r.answered_before and r.responded <= end_h:
+            on_time = r.responded <= r.resp_due
+            top.plot(r.responded - start_h, y, marker=".", color="#1a9850" if on_time else "#d73027", markersize=7)
+    seen: set[str] = set()
+    for d in decisions:
+        if d.id not in row_of or d.kind not in MARKERS or d.at > end_h:
+            continue
+        marker, label = MARKERS[d.kind]
+        key = f"{label} ({'right' if d.right else 'wrong'})"
+        top.plot(
+            d.at - start_h,
+            row_of[d.id],
+            marker=marker,
+            linestyle="none",
+            color="#1a9850" if d.right else "#d73027",
+            markersize=8,
+            label=None if key in seen else key,
+        )
+        seen.add(key)
+    for t, text in injects:
+        for ax in (top, bottom):
+            ax.axvline(t - start_h, color="#7570b3", linestyle="--", linewidth=1)
+        top.annotate(text[:40], (t - start_h, -0.8), fontsize=7, color="#7570b3", rotation=0)
+    top.set_ylim(len(records) + 0.5, -1.5)
+    top.set_yticks(range(len(records)))
+    top.set_yticklabels([labels.get(r.id, f"{PRIORITIES[r.prio]}") for r in records], fontsize=6)
+    top.set_title("Requests at the desk: arrival to close (colour: priority); | response deadline; · response")
+    if seen:
+        top.legend(loc="lower right", fontsize=7, ncol=2)
+    top.grid(axis="x", alpha=0.3)
+    for label, data in (("trainee", desk), ("engine policy", engine_desk)):
+        t, waiting = waiting_curve(data, start_h, hours)
+        bottom.step(t - start_h, waiting, where="post", label=label)
+    bottom.set_ylabel("unanswered")
+    bottom.set_xlabel("hours into the shift")
+    bottom.set_xlim(0, hours)
+    bottom.legend(fontsize=8)
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

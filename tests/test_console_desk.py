@@ -1,0 +1,183 @@
+"""Operate and Train modes as an operator and a trainee drive them (Pilot): signing in, the queue, the
+actions and their confirmations, undo, refusals, another console's actions showing up, a training shift
+from start to score, and a shift resumed after its console died."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.app import MicrogovApp
+from console.screens.desk import DeskQueue
+from console.screens.modals import Confirm, Pick, Prompt
+from console.screens.operate import OperateScreen
+from console.screens.train import TrainScreen
+from sim.scenario import load_scenario
+from sim.store import Store
+from tests.test_console import until
+
+TRAINING = """extends = "{base}"
+name = "Small training"
+[training]
+post = "S1"
+start = "day 1 09:00"
+hours = 1.0
+speed = 600.0
+follow_up_days = 0.5
+briefing = "Work the S1 queue."
+"""
+
+
+def operate_app(small_world, db: Path, post: str = "S1", operator: str = "ann") -> MicrogovApp:
+    low, _, _ = small_world
+    desk = {"db_path": db, "post": post, "operator": operator}
+    return MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk=desk)
+
+
+def keys_of(screen: OperateScreen | TrainScreen) -> list[int]:
+    queue = screen.query_one("#desk-queue", DeskQueue)
+    return [queue.rows[int(i)].key for i in queue.shown]
+
+
+async def test_operate_queue_actions_and_undo(small_world, queue_db):
+    app = operate_app(small_world, queue_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, OperateScreen)
+        await until(pilot, lambda: len(screen.requests) == 3)
+        assert keys_of(screen) == [2, 3, 1]  # special, urgent, ordinary; S2's request is not S1's
+        await pilot.press("c")
+        await until(pilot, lambda: screen.requests[2].status == "claimed")
+        assert screen.requests[2].claimed_by == "ann" and screen.requests[2].responded_at is not None
+        await pilot.press("s")
+        assert isinstance(app.screen, Prompt)
+        await pilot.press(*"found at the market", "enter")
+        await until(pilot, lambda: 2 not in screen.requests)  # closed: off the open queue
+        with Store(queue_db) as store:
+            assert store.get(2).status == "closed"  # type: ignore[union-attr]
+        await until(pilot, lambda: screen.check_action("undo", ()) is True)
+        await pilot.press("u")
+        await until(pilot, lambda: 2 in screen.requests and screen.requests[2].status == "claimed")
+        await pilot.press("home", "down", "p")  # pass #3 to a department: pick, then confirm
+        await until(pilot, lambda: isinstance(app.screen, Pick))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: 3 not in screen.requests)
+        with Store(queue_db) as store:
+            moved = store.get(3)
+            history = [a.action for a in store.history(3)]
+        # the department's people have it now (no simulation plays it here): open in their queue
+        assert moved is not None and moved.status == "open" and moved.passed_to == moved.post
+        assert history == ["arrived", "pass"]
+        await pilot.press("a")  # all: the passed-on request shows again
+        await until(pilot, lambda: 3 in screen.requests)
+
+
+async def test_operate_refusals_and_other_consoles(small_world, queue_db):
+    app = operate_app(small_world, queue_db)
+    app.errors_expected = True  # type: ignore[attr-defined]
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, OperateScreen)
+        await until(pilot, lambda: len(screen.requests) == 3)
+        with Store(queue_db) as other:  # another console claims the special request
+            other.sign_in("bob", "S1")
+            other.act("bob", "S1", "claim", 2)
+        await until(pilot, lambda: screen.requests[2].claimed_by == "bob", 10)
+        assert not screen.check_action("settle", ())  # not ours: the key is off
+        screen.do("claim", 2)
+        await until(pilot, lambda: any("claimed by bob" in n.message for n in app._notifications))
+        with Store(queue_db) as store:
+            refused = [a for a in store.history(2) if not a.ok]
+        assert refused and refused[-1].operator == "ann" and "claimed by bob" in refused[-1].reason
+
+
+async def test_operate_only_inside_the_jurisdiction(small_world, queue_db):
+    app = operate_app(small_world, queue_db, post="S2", operator="wu")
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.requests) == 1)
+        assert keys_of(screen) == [4]
+        assert screen.check_action("whistle", ())  # S2 is a street office: it may blow the whistle
+
+
+async def test_operate_without_a_store_explains(small_world, tmp_path):
+    low, _, _ = small_world
+    app = MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk={"db_path": tmp_path / "q.db"})
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: "no queue store yet" in str(screen.query_one("#signin-problem").render()))
+        await pilot.press("f2")  # set it up from the scenario's district
+        await until(pilot, lambda: "posts" in str(screen.query_one("#signin-problem").render()), 30)
+        assert (tmp_path / "q.db").is_file()
+
+
+def training_file(small_world, folder: Path) -> Path:
+    low, _, _ = small_world
+    path = folder / "small-training.toml"
+    path.write_text(TRAINING.format(base=low.as_posix()), encoding="utf-8")
+    return path
+
+
+async def test_train_shift_from_start_to_score(small_world, tmp_path):
+    low, _, _ = small_world
+    scenario = training_file(small_world, tmp_path)
+    db = tmp_path / "training.db"
+    desk = {"db_path": db, "operator": "ann", "train_file": scenario, "train_sets": []}
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk=desk)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        await until(pilot, lambda: screen.live is not None, 60)
+        await until(pilot, lambda: "Work the S1 queue." in str(screen.query_one("#desk-request").render()))
+        await until(pilot, lambda: len(screen.requests) > 0, 60)
+        first = keys_of(screen)[0]
+        await pilot.press("c")
+        await until(pilot, lambda: first not in screen.requests or screen.requests[first].status == "claimed")
+        await pilot.press("space")  # pause: the clock stops
+        await until(pilot, lambda: screen.live.paused)
+        stopped = screen.live.clock_h
+        await pilot.pause(0.5)
+        assert screen.live.clock_h == stopped
+        await pilot.press("space", "f")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.result is not None, 60)
+        result = screen.result
+        assert result is not None and Path(result["report"]).is_file() and Path(result["timeline"]).is_file()
+        assert screen.query_one("#desk-switcher").current == "train-results"
+        assert 0 <= result["score"]["total"] <= 100 and set(result["score"]["parts"]) == set(
+            result["engine_policy"]["parts"]
+        )
+    with Store(db) as store:
+        shift = store.last_shift()
+    assert shift is not None and shift.status == "finished" and shift.result is not None
+
+
+async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
+    from sim.shift import LiveShift
+
+    low, _, _ = small_world
+    path = training_file(small_world, tmp_path)
+    db = tmp_path / "training.db"
+    store = Store(db)
+    live = LiveShift.begin(store, load_scenario(path), "ann", scenario_path=path)
+    for _ in range(40):
+        live.tick(1.0)
+        if store.queue("S1"):
+            break
+    waiting = store.queue("S1")
+    assert waiting
+    live.act("ann", "claim", waiting[0].id)
+    clock = live.clock_h
+    store.set_shift(live.shift.id, holder="elsewhere:1", held_until=0.0)  # as a killed console leaves it
+    store.db.close()  # no goodbye: the process "died" here
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        await until(pilot, lambda: screen.live is not None, 60)
+        assert screen.live.clock_h >= clock
+        await until(pilot, lambda: waiting[0].id in screen.requests)
+        assert screen.requests[waiting[0].id].status == "claimed"
+        assert screen.requests[waiting[0].id].claimed_by == "ann"
