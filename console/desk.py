@@ -146,5 +146,6 @@ class ShiftDesk(Desk):
         return str(self.live.shift.iso(action.sim_h))
 
     def close(self) -> None:
-        self.live.close()
-        self.live.store.close()
+        with self.lock:  # never under a worker's feet: closing a connection mid-query crashes SQLite
+            self.live.close()
+            self.live.store.close()
