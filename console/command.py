@@ -118,6 +118,7 @@ def train(
     desk: dict[str, Any] = {"db_path": db, "operator": trainee or ""}
     with Store(db or _training_db()) as store:
         running = store.current_shift()
+        last = store.last_shift()
     scenario_file = file
     if running is not None:
         asked = (file is None or Path(running.scenario_path) == file) and (post is None or post == running.post)
@@ -129,8 +130,15 @@ def train(
             )
         scenario_file = Path(running.scenario_path) if Path(running.scenario_path).is_file() else DEFAULT_SCENARIO
     elif file is None:
+        ended = ""
+        if last is not None and last.result is not None:
+            score = last.result.get("score", {}).get("total")
+            scored = f", scored {score:.0f} / 100" if isinstance(score, int | float) else ""
+            report = last.result.get("report")
+            ended = f" (shift {last.id} of {last.operator} at {last.post} has ended{scored}; report: {report})"
         raise MicrogovError(
-            "no shift is under way: give a training scenario, e.g. scenarios/training/weekday-morning.toml"
+            f"{store.path}: no shift is under way{ended}; give a training scenario to start one,"
+            " e.g. microgov train scenarios/training/weekday-morning.toml"
         )
     else:
         sets = list(overrides or [])

@@ -155,10 +155,16 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
             out.append(f"{wrong} of {part.judged} settles, passes and returns were wrong ({', '.join(wrong_kinds)}).")
         elif name == "whistles":
             missed = sum(1 for d in decisions if d.kind == "whistle-missed")
-            out.append(
-                f"{wrong} of {part.judged} whistle decisions were off ({missed} passes should have been whistles: "
-                "two departments, a special request, or one overdue at the office)."
-            )
+            blown = sum(1 for d in decisions if d.kind == "whistle" and not d.right)
+            why = []
+            if missed:
+                why.append(
+                    f"{missed} passed on that needed the whistle (two departments, a special request, "
+                    "or one overdue at the office)"
+                )
+            if blown:
+                why.append(f"{blown} whistled that did not need it or left out a department it needed")
+            out.append(f"{wrong} of {part.judged} whistle decisions were off: {'; '.join(why)}.")
         else:
             out.append(f"{wrong} of {part.judged} escalations were of requests the post could settle or pass on.")
     if not out:

@@ -178,6 +178,7 @@ async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
         assert isinstance(screen, TrainScreen)
         await until(pilot, lambda: screen.live is not None, 60)
         assert screen.live.clock_h >= clock
+        assert screen.live.paused  # the trainee finds their feet before the clock runs on
         await until(pilot, lambda: waiting[0].id in screen.requests)
         assert screen.requests[waiting[0].id].status == "claimed"
         assert screen.requests[waiting[0].id].claimed_by == "ann"

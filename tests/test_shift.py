@@ -534,6 +534,8 @@ def test_a_whistle_summoning_both_departments_a_request_needs_is_right(scored: S
     assert decisions_on(scored, "whistle-one") == [("whistle", False)]
     whistles = scored.result["score"]["parts"]["whistles"]
     assert whistles["judged"] >= 2 and whistles["right"] < whistles["judged"]
+    lesson = next(text for text in scored.result["lessons"] if "whistle decisions" in text)
+    assert "whistled that did not need it" in lesson
 
 
 def test_escalating_what_the_post_could_settle_is_wrong(scored: Scored) -> None:
@@ -579,6 +581,14 @@ def test_finish_scores_the_engine_policy_on_the_same_seed_and_writes_the_report(
 
     image = matplotlib.image.imread(png)
     assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 600
+
+
+def test_train_with_no_shift_under_way_points_at_the_last_report(scored: Scored, cli: Any) -> None:
+    result = cli("train", "--db", str(scored.store.path))
+    assert result.code == 2 and "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "no shift is under way" in message and f"scored {scored.result['score']['total']:.0f} / 100" in message
+    assert "report.md" in message and "scenarios/training/weekday-morning.toml" in message
 
 
 # --- the undo window -----------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class TrainScreen(DeskScreen):
         store = Store(session.store_path("train"))
         live = LiveShift.resume(store)
         if live is not None:
+            if not live.paused:  # back from a crash: let the trainee find their feet before the clock runs
+                live.pause(True)
             self.app.call_from_thread(self._opened, live, True)
             return
         store.close()
@@ -179,7 +181,9 @@ class TrainScreen(DeskScreen):
         self.open_desk(ShiftDesk(live))
         spec = live.spec
         if resumed:
-            self.notify(f"{self.w('resumed')} {live.shift.id}: {live.now:%H:%M}", timeout=6)
+            self.notify(
+                f"{self.w('resumed')} {live.shift.id}: {live.now:%H:%M}. {self.w('paused to resume')}", timeout=8
+            )
         elif spec.briefing:
             self.notify(self.w("read the briefing"), title=self.w("briefing"), timeout=8)
 
