@@ -163,6 +163,7 @@ WORDS = {
     "trainee needs a name": ("请填写学员姓名", "the trainee needs a name"),
     "warming up": ("辖区运行到值班开始", "running the district up to the shift"),
     "resumed": ("已恢复值班", "resumed shift"),
+    "finished": ("已结束", "finished"),
     "paused to resume": ("时钟已暂停，按空格键继续", "the clock is paused: space plays on"),
     "briefing": ("任务简介", "Briefing"),
     "read the briefing": ("请先阅读右侧的任务简介", "the briefing is on the right"),

@@ -7,7 +7,8 @@ there when it began), after the simulation has run on ``follow_up_days`` to see 
 - **resolution**: fixed within the resolution deadline (settling what could not be settled at the post
   closes a request without fixing it: the resident raises it again);
 - **routing**: settles, passes and returns that were right (settled what the post could settle, passed
-  to the department that deals with it, sent down what the post below could settle);
+  to the department that deals with it, sent down what the post below could settle), out of those
+  taken and the requests left at the desk with nothing decided on them when the shift ended;
 - **whistles**: whistles that were called for (two departments, a special request, or one overdue at
   the office) and summoned every department needed, out of the whistles blown and the passes where
   the whistle was called for;
@@ -84,10 +85,14 @@ def score(
         chosen = [d for d in taken if d.kind in kinds]
         return len(chosen), sum(1 for d in chosen if d.right)
 
+    # a request still at the desk when the shift ended, nothing decided on it, is a routing not done
+    decided = {d.id for d in taken}
+    left = sum(1 for key, r in desk.items() if key not in decided and not 0 <= r.closed < shift_end_h)
+    routed, routed_right = share(ROUTING)
     counts = {
         "response": (len(answer), answered),
         "resolution": (len(due), fixed),
-        "routing": share(ROUTING),
+        "routing": (routed + left, routed_right),
         "whistles": share(WHISTLES),
         "escalations": share(("escalate",)),
     }
@@ -151,8 +156,13 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
         elif name == "resolution":
             out.append(f"{wrong} of {part.judged} requests were not fixed within their resolution deadline.")
         elif name == "routing":
-            wrong_kinds = sorted({d.kind for d in decisions if d.kind in ROUTING and not d.right})
-            out.append(f"{wrong} of {part.judged} settles, passes and returns were wrong ({', '.join(wrong_kinds)}).")
+            routed = [d for d in decisions if d.kind in ROUTING]
+            wrongly = [d.kind for d in routed if not d.right]
+            left = part.judged - len(routed)
+            why = [f"{len(wrongly)} wrong ({', '.join(sorted(set(wrongly)))})"] if wrongly else []
+            if left > 0:
+                why.append(f"{left} left at the desk with nothing decided when the shift ended")
+            out.append(f"{wrong} of {part.judged} requests were not routed right: {'; '.join(why)}.")
         elif name == "whistles":
             missed = sum(1 for d in decisions if d.kind == "whistle-missed")
             blown = sum(1 for d in decisions if d.kind == "whistle" and not d.right)

@@ -4,9 +4,11 @@ from start to score, and a shift resumed after its console died."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from console.app import MicrogovApp
+from console.desk import Desk
 from console.screens.desk import DeskQueue
 from console.screens.modals import Confirm, Pick, Prompt
 from console.screens.operate import OperateScreen
@@ -112,6 +114,20 @@ async def test_operate_without_a_store_explains(small_world, tmp_path):
         assert (tmp_path / "q.db").is_file()
 
 
+async def test_the_detail_countdowns_follow_the_clock(small_world, queue_db, monkeypatch):
+    clock = [dt.datetime(2030, 1, 1, 8, 20)]
+    monkeypatch.setattr(Desk, "now", lambda self: clock[0])
+    app = operate_app(small_world, queue_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        detail = screen.query_one("#desk-request")
+        await until(pilot, lambda: "response due 01-01 08:35  in 15m" in str(detail.render()))
+        await until(pilot, lambda: screen.desk.seen_seq > 0)  # the first look at the store has been taken
+        await pilot.pause(1.2)
+        clock[0] = dt.datetime(2030, 1, 1, 8, 50)  # nothing new in the store: only the clock moves
+        await until(pilot, lambda: "response due 01-01 08:35  late 15m" in str(detail.render()), 5)
+
+
 def training_file(small_world, folder: Path) -> Path:
     low, _, _ = small_world
     path = folder / "small-training.toml"
@@ -146,6 +162,9 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path):
         result = screen.result
         assert result is not None and Path(result["report"]).is_file() and Path(result["timeline"]).is_file()
         assert screen.query_one("#desk-switcher").current == "train-results"
+        assert "finished" in str(screen.query_one("#desk-status").render())
+        shown = {b.binding.action for b in screen.active_bindings.values() if screen.check_action(b.binding.action, ())}
+        assert "new_shift" in shown and "settle" not in shown and "pause" not in shown
         assert 0 <= result["score"]["total"] <= 100 and set(result["score"]["parts"]) == set(
             result["engine_policy"]["parts"]
         )

@@ -26,9 +26,9 @@ import pytest
 
 import sim.shift as shift_module
 import sim.store as store_module
-from sim.engine.core import CLOSED, HELD, HUMAN
+from sim.engine.core import CLOSED, HELD, HUMAN, Decision, DeskRecord
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.schema import hours_from_start
+from sim.scenario.schema import ScoringSpec, hours_from_start
 from sim.shift import LiveShift, new_engine
 from sim.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store, in_scope
 from sim.structure import District, build_district
@@ -503,9 +503,30 @@ def test_a_wrong_pass_comes_back_wrong_department_and_counts_as_wrong_routing(sc
     # passed on again, to the right department this time
     assert decisions_on(scored, "pass-again")[1:] == [("pass", True)]
     routing = scored.result["score"]["parts"]["routing"]
-    mine = [d for d in scored.live.engine.decisions if d.kind in ROUTING and d.at < scored.live.shift.end_h]
-    assert routing["judged"] == len(mine)
+    end = scored.live.shift.end_h
+    mine = [d for d in scored.live.engine.decisions if d.kind in ROUTING and d.at < end]
+    decided = {d.id for d in scored.live.engine.decisions if d.at < end}
+    left = [k for k, r in scored.live.engine.desk.items() if k not in decided and not 0 <= r.closed < end]
+    assert left  # the driver works only a few of the desk's requests: the rest count against routing
+    assert routing["judged"] == len(mine) + len(left)
     assert routing["right"] == sum(d.right for d in mine) < routing["judged"]
+    lesson = next(text for text in scored.result["lessons"] if "routed" in text)
+    assert f"{len(left)} left at the desk" in lesson
+
+
+def test_sitting_on_the_queue_scores_no_routing() -> None:
+    def record(key: int, closed: float = -1.0) -> DeskRecord:
+        return DeskRecord(key, 0, 2, 1.0, 25.0, 200.0, False, closed=closed)
+
+    desk = {1: record(1, closed=2.0), 2: record(2), 3: record(3, closed=3.5), 4: record(4, closed=9.0)}
+    # 1 passed right and closed; 2 never touched; 3 given up by its resident during the shift;
+    # 4 untouched during the shift and closed by the post's staff after it
+    decisions = [Decision(1, 1.5, "pass", True), Decision(2, 5.0, "pass", True)]  # 2's came after the end
+    weights = ScoringSpec()
+    routing = score(desk, decisions, weights, shift_end_h=4.0, end_h=300.0).part("routing")
+    assert (routing.judged, routing.right) == (3, 1)  # 1, and 2 and 4 left at the desk
+    nothing = score(desk, [], weights, shift_end_h=4.0, end_h=300.0).part("routing")
+    assert (nothing.judged, nothing.right) == (2, 0)  # 2 and 4; 1 and 3 were closed during the shift
 
 
 def test_settling_what_needed_a_department_closes_it_not_fixed(scored: Scored) -> None:

@@ -117,6 +117,8 @@ class DeskScreen(QueueScreen):
         self.categories: dict[str, dict[str, Any]] = {}
         self.last_settle: tuple[int, float] | None = None
         self.clock = dt.datetime.now()
+        self.detail: Request | None = None
+        """The request in the detail pane (its countdowns follow the clock)."""
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -214,6 +216,8 @@ class DeskScreen(QueueScreen):
         self.clock = now
         self.query_one("#desk-queue", DeskQueue).clock_h = to_hours(now)
         self.show_status()
+        if self.detail is not None:
+            self.query_one("#desk-request", Static).update(self.request_text(self.detail))
 
     def show_status(self) -> None:
         """The status line: who is where, the clock, the queue."""
@@ -254,11 +258,31 @@ class DeskScreen(QueueScreen):
     def _render_detail(self, request: Request | None, history: list[Action]) -> None:
         box = self.query_one("#desk-request", Static)
         log = self.query_one("#desk-history", Static)
+        self.detail = request
         if request is None:
             box.update(self.idle_text())
             log.update("")
             return
         self.requests[request.id] = request
+        box.update(self.request_text(request))
+        w = self.w
+        lines = Text(f"{w('history')}\n", style="bold")
+        for a in history:
+            moment = self.desk.moment(a) if self.desk is not None else a.at
+            lines.append(f"{moment[11:16]}  ", style="dim")
+            lines.append(fit(a.operator, 10) + " ", style="cyan" if a.operator != "system" else "dim")
+            lines.append(self.w(f"did {a.action}"), style="bold" if a.ok else "strike dim")
+            detail = " ".join(x for x in (a.target and f"→ {a.target}", a.note) if x)
+            if detail:
+                lines.append(f"  {detail}")
+            if not a.ok:
+                lines.append(f"  refused: {a.reason}", style="red")
+            lines.append("\n")
+        log.update(lines)
+
+    def request_text(self, request: Request) -> Text:
+        """The request in full: priority, category, text, what it needs, where it is, its deadlines
+        with countdowns on the desk's clock."""
         w = self.w
         category = self.query_one("#desk-queue", DeskQueue).labels.get(request.category, request.category)
         now_h = to_hours(self.clock)
@@ -289,20 +313,7 @@ class DeskScreen(QueueScreen):
                 text.append(f"{w('late')} {hours(-left)}\n", style="bold red")
             else:
                 text.append(f"{w('in')} {hours(left)}\n", style="yellow" if left < 1 else "")
-        box.update(text)
-        lines = Text(f"{w('history')}\n", style="bold")
-        for a in history:
-            moment = self.desk.moment(a) if self.desk is not None else a.at
-            lines.append(f"{moment[11:16]}  ", style="dim")
-            lines.append(fit(a.operator, 10) + " ", style="cyan" if a.operator != "system" else "dim")
-            lines.append(self.w(f"did {a.action}"), style="bold" if a.ok else "strike dim")
-            detail = " ".join(x for x in (a.target and f"→ {a.target}", a.note) if x)
-            if detail:
-                lines.append(f"  {detail}")
-            if not a.ok:
-                lines.append(f"  refused: {a.reason}", style="red")
-            lines.append("\n")
-        log.update(lines)
+        return text
 
     def idle_text(self) -> Text:
         """What the detail pane shows with no request under the cursor."""

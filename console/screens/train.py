@@ -233,7 +233,10 @@ class TrainScreen(DeskScreen):
             return []
         done = live.clock_h - live.shift.start_h
         total = live.shift.end_h - live.shift.start_h
-        state = f"[yellow]{self.w('paused')}[/]" if live.paused else f"▶ {self.speed:g}×"
+        if self.result is not None:
+            state = f"[green]{self.w('finished')}[/]"
+        else:
+            state = f"[yellow]{self.w('paused')}[/]" if live.paused else f"▶ {self.speed:g}×"
         return [state, f"{_hm(done)} / {_hm(total)}"]
 
     def action_pause(self) -> None:
@@ -299,6 +302,7 @@ class TrainScreen(DeskScreen):
         self.result = result
         self.query_one("#train-score", Static).update(self._score_view(result))
         self.query_one("#desk-switcher", ContentSwitcher).current = "train-results"
+        self.show_status()
         self.refresh_bindings()
 
     def _score_view(self, result: dict[str, Any]) -> Any:
@@ -341,12 +345,12 @@ class TrainScreen(DeskScreen):
         self.open_store()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pause", "speed", "finish"):
-            return True if self.live is not None and self.result is None and not self.finishing else None
         if action == "new_shift":
             return True if self.result is not None else None
-        if self.result is not None and action not in ("filter", "clear_filter"):
-            return None
+        if self.result is not None:  # the score is showing: the clock's and the queue's keys are off the footer
+            return False
+        if action in ("pause", "speed", "finish"):
+            return True if self.live is not None and not self.finishing else None
         return super().check_action(action, parameters)
 
     def on_unmount(self) -> None:
