@@ -328,11 +328,11 @@ class DeskScreen(QueueScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("filter", "clear_filter", "toggle_all"):
-            return self.desk is not None or None
+            return self.desk is not None  # no queue yet (signing in, choosing a shift): off the footer
         if action not in ("act", "settle", "pass_on", "whistle", "escalate", "return_down", "note", "undo"):
             return True
         if self.desk is None:
-            return None
+            return False
         if action == "undo":
             return True if self.last_settle and time.time() - self.last_settle[1] <= UNDO_WINDOW_S else None
         request = self.current

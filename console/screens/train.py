@@ -179,6 +179,7 @@ class TrainScreen(DeskScreen):
         self.result = None
         self.last_tick = time.monotonic()
         self.open_desk(ShiftDesk(live))
+        self.title = live.scenario.name  # the shift's scenario, whichever the console was opened on
         spec = live.spec
         if resumed:
             self.notify(
@@ -340,17 +341,20 @@ class TrainScreen(DeskScreen):
         if desk is not None:
             desk.close()
         self.session.train_file = None
+        self.title = None
         self.query_one("#desk-switcher", ContentSwitcher).current = "desk-intro"
         self.query_one("#desk-status", Static).update("")
         self.open_store()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_shift":
-            return True if self.result is not None else None
+            return self.result is not None
         if self.result is not None:  # the score is showing: the clock's and the queue's keys are off the footer
             return False
         if action in ("pause", "speed", "finish"):
-            return True if self.live is not None and not self.finishing else None
+            if self.live is None:
+                return False
+            return True if not self.finishing else None
         return super().check_action(action, parameters)
 
     def on_unmount(self) -> None:
