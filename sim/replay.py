@@ -17,25 +17,10 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sim.eventlog import ACTIVITIES, EventLogError, read_metadata
+from sim.eventlog import ABANDONED, ACTIVITIES, ARRIVED, MISSED, RESOLVED, EventLogError, read_metadata
 
 SNAPSHOT_EVERY = 20_000
 
-(
-    ARRIVED,
-    QUEUED,
-    STARTED,
-    SETTLED,
-    PASSED,
-    ESCALATED,
-    RETURNED,
-    RESOLVED,
-    ABANDONED,
-    MISSED,
-    WHISTLED,
-    REPORTED,
-    HANDED_OFF,
-) = range(len(ACTIVITIES))
 #: What a request is doing, as shown in a queue.
 STATES = (
     "new",

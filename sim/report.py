@@ -27,7 +27,8 @@ def with_data(groups: Sequence[dict[str, Any]], judged: bool = False) -> list[An
     ]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files only: no display, safe in worker threads)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,8 +37,16 @@ def _pyplot() -> Any:
     return plt
 
 
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay ``fig`` out, write it to ``path`` as every report plot is written, and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
+
+
 def backlog_plot(path: Path, bands: dict[str, dict[str, np.ndarray]]) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for label, band in bands.items():
         t = band["t"] / 24.0
@@ -51,16 +60,13 @@ def backlog_plot(path: Path, bands: dict[str, dict[str, np.ndarray]]) -> Path:
     ax.set_title("Backlog over time (mean, 95% band and range across replications)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def resolution_plot(path: Path, hists: dict[str, np.ndarray], requests: dict[str, float]) -> Path:
     """The share of all requests resolved within each time: requests still open at the end or abandoned
     count as not resolved, so a scenario that leaves more undone does not look faster than it is."""
-    plt = _pyplot()
+    plt = pyplot()
     edges = Histogram.edges()
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for label, counts in hists.items():
@@ -80,14 +86,11 @@ def resolution_plot(path: Path, hists: dict[str, np.ndarray], requests: dict[str
         ax.text(hours, 0.02, text, rotation=90, alpha=0.6, fontsize=8)
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def kpi_plot(path: Path, summary: dict[str, Any], names: Sequence[str] | None = None) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     names = list(names or [k.name for k in with_data(summary["scenarios"], judged=True)])
     cols = 3
     rows = (len(names) + cols - 1) // cols
@@ -113,15 +116,12 @@ def kpi_plot(path: Path, summary: dict[str, Any], names: Sequence[str] | None = 
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.suptitle("KPI means with 95% intervals")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def sweep_plots(folder: Path, table: list[dict[str, Any]], keys: Sequence[str]) -> list[Path]:
     """For each varied key, every KPI's point means against the key's values, with 95% bands."""
-    plt = _pyplot()
+    plt = pyplot()
     paths = []
     names = [k.name for k in with_data(table, judged=True)]
     for key in keys:
@@ -155,11 +155,7 @@ def sweep_plots(folder: Path, table: list[dict[str, Any]], keys: Sequence[str]) 
         if len(groups) > 1:
             axes.flat[0].legend(fontsize=7)
         fig.suptitle(f"KPIs against {key} (means with 95% bands)")
-        fig.tight_layout()
-        path = folder / f"sweep_{key.replace('.', '_')}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, folder / f"sweep_{key.replace('.', '_')}.png"))
     return paths
 
 

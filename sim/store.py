@@ -311,6 +311,7 @@ class Store:
         if not create and not self.path.is_file():
             raise StoreError(f"{self.path}: no queue store here (create one with microgov queue init)")
         self._depth = 0
+        self._docs: dict[int, dict[str, Any]] = {}  # shifts' scenario documents, parsed once (never rewritten)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
@@ -760,15 +761,29 @@ class Store:
     def current_shift(self) -> Shift | None:
         """The shift under way (running or paused), if any."""
         row = self.db.execute("SELECT * FROM shifts WHERE status != 'finished' ORDER BY id DESC LIMIT 1").fetchone()
-        return _shift(row) if row else None
+        return self._shift(row) if row else None
 
     def shift(self, shift_id: int) -> Shift | None:
         row = self.db.execute("SELECT * FROM shifts WHERE id = ?", (shift_id,)).fetchone()
-        return _shift(row) if row else None
+        return self._shift(row) if row else None
 
     def last_shift(self) -> Shift | None:
         row = self.db.execute("SELECT * FROM shifts ORDER BY id DESC LIMIT 1").fetchone()
-        return _shift(row) if row else None
+        return self._shift(row) if row else None
+
+    def _shift(self, row: sqlite3.Row) -> Shift:
+        # read on every action of a shift: the (large) scenario document is parsed once per shift
+        doc = self._docs.get(row["id"])
+        if doc is None:
+            doc = self._docs[row["id"]] = json.loads(row["scenario_doc"])
+        shift: Shift = _from_row(
+            Shift,
+            row,
+            scenario_doc=doc,
+            epoch=dt.datetime.fromisoformat(row["epoch"]),
+            result=_json(row["result"]),
+        )
+        return shift
 
     def start_shift(
         self,
@@ -1053,17 +1068,6 @@ def _request(row: sqlite3.Row) -> Request:
 def _action(row: sqlite3.Row) -> Action:
     action: Action = _from_row(Action, row, before=_json(row["before"]), after=_json(row["after"]), ok=bool(row["ok"]))
     return action
-
-
-def _shift(row: sqlite3.Row) -> Shift:
-    shift: Shift = _from_row(
-        Shift,
-        row,
-        scenario_doc=json.loads(row["scenario_doc"]),
-        epoch=dt.datetime.fromisoformat(row["epoch"]),
-        result=_json(row["result"]),
-    )
-    return shift
 
 
 def holder_id() -> str:

@@ -290,9 +290,9 @@ def timeline_plot(
     """One line per request at the desk (when it came, its response and the trainee's decisions, in
     green when right and red when wrong), and below it the requests waiting for an answer, the trainee's
     beside the engine policy's."""
-    from sim.report import _pyplot
+    from sim.report import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     end_h = start_h + hours
     records = sorted(desk.values(), key=lambda r: (r.at, r.id))[:60]
     row_of = {r.id: i for i, r in enumerate(records)}
@@ -346,7 +346,4 @@ def timeline_plot(
     bottom.set_xlim(0, hours)
     bottom.legend(fontsize=8)
     bottom.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -490,24 +490,20 @@ class Engine:
         m.enter_system(t)
         return req
 
-    def _inject(self, ev: Any) -> None:
-        inj: Inject = ev._value
-        misc, net = self.misc, self.net
-        category = net.categories[inj.cat]
+    def _raise(self, cat: int, prio: int, origin: int, office: int, community: int) -> Request:
+        """A request raised now outside the arrival streams (an inject, a repeat), what it needs drawn
+        from the misc stream."""
+        misc = self.misc
+        category = self.net.categories[cat]
         need = bool(misc.random() < category.needs)
         joint = need and bool(misc.random() < category.joint_share)
-        req = self._new(
-            self.env.now,
-            inj.cat,
-            inj.prio,
-            inj.post,
-            inj.office,
-            inj.community,
-            float(misc.random()),
-            float(misc.random()),
-            need,
-            joint,
-        )
+        u1, u2 = float(misc.random()), float(misc.random())
+        return self._new(self.env.now, cat, prio, origin, office, community, u1, u2, need, joint)
+
+    def _inject(self, ev: Any) -> None:
+        inj: Inject = ev._value
+        net = self.net
+        req = self._raise(inj.cat, inj.prio, inj.post, inj.office, inj.community)
         self.metrics.injected += 1
         self.injected[req.id] = inj.text
         if self._row:
@@ -519,22 +515,7 @@ class Engine:
     def _repeat(self, ev: Any) -> None:
         """A resident whose request was abandoned or handled late raises it again."""
         old: Request = ev._value
-        misc = self.misc
-        category = self.net.categories[old.cat]
-        need = bool(misc.random() < category.needs)
-        joint = need and bool(misc.random() < category.joint_share)
-        req = self._new(
-            self.env.now,
-            old.cat,
-            old.prio,
-            old.origin,
-            old.office,
-            old.community,
-            float(misc.random()),
-            float(misc.random()),
-            need,
-            joint,
-        )
+        req = self._raise(old.cat, old.prio, old.origin, old.office, old.community)
         self.metrics.repeat_requests += req.counted
         if self._row:
             self._row(
