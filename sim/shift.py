@@ -179,7 +179,7 @@ def shift_posts(engine: Engine, node: str) -> list[int]:
 
 def new_engine(scenario: Scenario, district: District, seed: int, end_h: float) -> Engine:
     streams = Streams.from_seed(seed)
-    net = build_network(scenario, district, streams.handling)
+    net = build_network(scenario, district)
     return Engine(net, streams, end_h=end_h, sample_h=None)
 
 

@@ -56,7 +56,7 @@ def run_engine_mmc(
 ) -> RepResult:
     """One replication through the engine; the first ``warmup`` share of customers is not measured."""
     streams = Streams.from_seed(seed)
-    net = single_post_network(arrival_rate, service_rate, servers, streams.handling)
+    net = single_post_network(arrival_rate, service_rate, servers)
     engine = Engine(
         net,
         streams,

@@ -113,7 +113,7 @@ def test_street_queues_serve_priority_then_first_come(run_2019_logged):
                 ahead = [w for w in waiting.values() if (w[0], w[1]) < (mine[0], mine[1])]
                 assert not ahead, (post, row.request_id, mine, ahead[:3])
                 checked += 1
-            elif act == "escalated" and row.request_id in waiting:
+            elif act in ("escalated", "abandoned", "whistled") and row.request_id in waiting:
                 waiting.pop(row.request_id)
     assert checked > 500
 

@@ -77,7 +77,7 @@ def simulate(
         scenario, replay = trace_arrivals(trace, scenario, days)
     district = district or build_district(scenario)
     streams = Streams.from_seed(seed)
-    net = build_network(scenario, district, streams.handling)
+    net = build_network(scenario, district)
     log = open_event_log(events, scenario, net, seed if isinstance(seed, int) else -1, days) if events else None
     engine = Engine(
         net,

@@ -118,6 +118,8 @@ class Request:
         "enq",
         "handoff",
         "id",
+        "k",
+        "key",
         "missed",
         "next_resp",
         "office",
@@ -135,7 +137,10 @@ class Request:
         "todo",
         "u",
         "u2",
+        "urep",
+        "uroute",
         "ver",
+        "zs",
     )
     id: int
     cat: int
@@ -143,6 +148,11 @@ class Request:
     arrived: float
     u: float
     u2: float
+    urep: float
+    uroute: float
+    zs: list[float]
+    k: int
+    key: int
     dept: bool
     todo: list[int]
     office: int
@@ -226,20 +236,103 @@ class Decision:
     right: bool
 
 
-@dataclass(frozen=True)
-class Streams:
-    """Independent random streams of one run: arrivals (shared across scenarios for common random
-    numbers), handling times, and everything decided on the way (routing, patience, repeats)."""
+#: Columns of the uniform draws that describe a request at its arrival (``describe``).
+ORIGIN_U, CHANNEL_U, SETTLE_U, SOLVE_U, NEED_U, JOINT_U, NEIGHBOURS_U, REPEAT_U, MISROUTE_U = range(9)
+UNIFORMS = 9
+#: Standard normal variates drawn for each request at its arrival: its patience, then the times drawn
+#: for it as it moves (notice delays, handling, referrals, lead times); more come from its own stream.
+VARIATES = 12
+#: Purposes of the counter-based streams (the last word of a Philox counter).
+_HOUR, _REQUEST = 0, 1
+_MASK = (1 << 64) - 1
 
-    arrivals: np.random.Generator
-    handling: np.random.Generator
-    misc: np.random.Generator
+
+class Streams:
+    """The random streams of one replication, one per purpose, so that a change to one part of a
+    scenario leaves every other part's draws where they were (common random numbers).
+
+    Each simulated hour's arrivals come from a stream of their own (a surge in one hour leaves every
+    other hour's arrivals as they were), and draw everything that describes each request (origin,
+    channel, the uniforms that decide its fate, its patience, its repeat decision and a first block of
+    variates for the times drawn as it moves). A request that needs more variates, and a request raised
+    outside the arrival streams (an inject, a repeat), draw from a stream keyed by the request itself.
+    So a request's k-th time is the same number whichever post draws it, in whatever order: changing
+    one office's staff leaves every other office's draws unchanged.
+
+    The streams are Philox counter-based streams under one key derived from the seed: a stream is a
+    counter prefix (its purpose and its id), so opening one costs a state reset, not a new generator.
+    ``from_seed`` does not touch the seed it is given: the same seed gives the same streams, always.
+    """
+
+    __slots__ = ("_bits", "_gen", "_state", "entropy")
+
+    def __init__(self, key: np.ndarray, entropy: str = "") -> None:
+        self._bits = np.random.Philox(key=key)
+        self._gen = np.random.Generator(self._bits)
+        self._state: Any = self._bits.state
+        self.entropy = entropy
 
     @classmethod
     def from_seed(cls, seed: int | np.random.SeedSequence) -> Streams:
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        a, h, m = ss.spawn(3)
-        return cls(np.random.default_rng(a), np.random.default_rng(h), np.random.default_rng(m))
+        if isinstance(seed, np.random.SeedSequence):
+            # a fresh copy: SeedSequence.spawn counts its children, generate_state does not
+            ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+        else:
+            ss = np.random.SeedSequence(seed)
+        return cls(ss.generate_state(2, np.uint64), f"{ss.entropy}/{ss.spawn_key}")
+
+    def _open(self, purpose: int, ident: int, chunk: int = 0) -> np.random.Generator:
+        state = self._state
+        state["state"]["counter"] = np.array([0, chunk, ident & _MASK, purpose], dtype=np.uint64)
+        state["buffer_pos"] = 4
+        state["has_uint32"] = 0
+        self._bits.state = state
+        return self._gen
+
+    def hour(self, h: int) -> np.random.Generator:
+        """The stream of simulated hour ``h``'s arrivals (valid until another stream is opened)."""
+        return self._open(_HOUR, h)
+
+    def request(self, key: int, chunk: int = 0) -> np.random.Generator:
+        """The stream of the request keyed ``key``: chunk 0 describes a request raised outside the
+        arrival streams; chunks 1, 2, ... are more variates for any request."""
+        return self._open(_REQUEST, key, chunk)
+
+
+def describe(gen: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The draws that describe ``n`` requests: uniforms (columns ``ORIGIN_U`` ...) and standard normal
+    variates (column 0 their patience, then ``VARIATES`` for the times drawn as they move)."""
+    return gen.random((n, UNIFORMS)), gen.standard_normal((n, VARIATES + 1))
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """A block of arrivals in time order: times, categories, what describes each, and their keys."""
+
+    times: np.ndarray
+    cats: np.ndarray
+    uniforms: np.ndarray
+    normals: np.ndarray
+    keys: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Arrivals:
+        return cls(
+            np.empty(0),
+            np.empty(0, dtype=np.int64),
+            np.empty((0, UNIFORMS)),
+            np.empty((0, VARIATES + 1)),
+            np.empty(0, dtype=np.int64),
+        )
+
+    def head(self, n: int) -> Arrivals:
+        return Arrivals(self.times[:n], self.cats[:n], self.uniforms[:n], self.normals[:n], self.keys[:n])
+
+
+def repeat_key(key: int) -> int:
+    """The key of a repeat request, from the key of the request it repeats (an odd multiplier makes it
+    a bijection of 64-bit keys)."""
+    return (key * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & _MASK
 
 
 class Engine:
@@ -260,8 +353,7 @@ class Engine:
     ) -> None:
         self.net = net
         self.env = simpy.Environment()
-        self.rng = streams.arrivals
-        self.misc = streams.misc
+        self.streams = streams
         self.end_h = end_h
         self.warmup_h = warmup_h
         self.sample_h = sample_h
@@ -353,71 +445,83 @@ class Engine:
         peak = float(self.hour_rates.max())
         return int(min(24, max(1, 256 // peak))) if peak > 0 else 24
 
-    def _generate(self, first: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
-        """Arrival times and categories of a block: Poisson counts per hour and category, uniform times
-        within each hour (exact for a rate that is constant within each hour)."""
-        rng, net = self.rng, self.net
+    def _generate(self, first: int, hours: int) -> Arrivals:
+        """The arrivals of simulated hours ``first`` to ``first + hours - 1``, each hour from its own
+        stream: Poisson counts per category, uniform times within the hour (exact for a rate that is
+        constant within each hour), or the trace's arrivals in that hour; then what describes each."""
+        net = self.net
         week = (np.arange(first, first + hours) + int(net.offset_h)) % 168
         rates = self.hour_rates[week][:, None] * net.shares[None, :]
-        mult = self.hour_multipliers(first, hours)
+        mult = self.hour_multipliers(first, hours) if self.trace is None else None
         if mult is not None:
             rates = rates * mult
-        counts = rng.poisson(rates)
-        n = int(counts.sum())
-        if not n:
-            return np.empty(0), np.empty(0, dtype=np.int64)
-        hour_of = np.repeat(np.arange(first, first + hours), counts.sum(axis=1))
-        cats = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in counts])
-        times = hour_of + rng.random(n)
-        order = np.argsort(times, kind="stable")
-        return times[order], cats[order]
-
-    def _replay(self, first: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
-        """Arrival times and categories of a block, taken from a real request log (a trace)."""
-        assert self.trace is not None
-        times, cats = self.trace
-        lo, hi = np.searchsorted(times, [first, first + hours], side="left")
-        return times[lo:hi], cats[lo:hi]
+        parts = []
+        for i, h in enumerate(range(first, first + hours)):
+            gen = self.streams.hour(h)
+            if self.trace is None:
+                counts = gen.poisson(rates[i])
+                n = int(counts.sum())
+                if not n:
+                    continue
+                cats = np.repeat(np.arange(len(counts)), counts)
+                times = h + gen.random(n)
+                order = np.argsort(times, kind="stable")
+                times, cats = times[order], cats[order]
+            else:
+                lo, hi = np.searchsorted(self.trace[0], [h, h + 1], side="left")
+                times, cats = self.trace[0][lo:hi], self.trace[1][lo:hi]
+                n = len(times)
+                if not n:
+                    continue
+            uniforms, normals = describe(gen, n)
+            keys = (h << 24) + np.arange(n, dtype=np.int64)
+            parts.append((times, cats, uniforms, normals, keys))
+        if not parts:
+            return Arrivals.empty()
+        return Arrivals(*(np.concatenate(col) for col in zip(*parts, strict=True)))
 
     def _block(self, ev: Any) -> None:
         """Schedule the arrivals of the next block of simulated hours (generated, or replayed from a
-        trace), then the origin, channel and fate-deciding draws of each arrival."""
-        env, rng, net = self.env, self.rng, self.net
+        trace), with the origin, channel and fate-deciding draws of each."""
+        env, net = self.env, self.net
         first = ev._value
         hours = self.block_h
         if self.max_arrivals is None:
             hours = max(1, min(hours, math.ceil(self.end_h) - first))
-        times, cats = self._generate(first, hours) if self.trace is None else self._replay(first, hours)
-        n = len(times)
+        arr = self._generate(first, hours)
+        n = len(arr.times)
         if n:
             if self.max_arrivals is not None:
-                keep = self.max_arrivals - self.scheduled
-                times, cats = times[:keep], cats[:keep]
-                n = len(times)
-            origin = np.searchsorted(self.cum_weights, rng.random(n) * self.cum_weights[-1], side="right")
+                arr = arr.head(self.max_arrivals - self.scheduled)
+                n = len(arr.times)
+            cats, uni = arr.cats, arr.uniforms
+            origin = np.searchsorted(self.cum_weights, uni[:, ORIGIN_U] * self.cum_weights[-1], side="right")
             origin = np.minimum(origin, len(self.cum_weights) - 1)
-            channel = np.minimum((rng.random(n)[:, None] >= self.cum_entry[cats]).sum(axis=1), 2)
+            channel = np.minimum((uni[:, CHANNEL_U][:, None] >= self.cum_entry[cats]).sum(axis=1), 2)
             where = net.entry_posts[origin]
             entry = where[np.arange(n), channel]
-            u = rng.random(n)
-            u2 = rng.random(n)
-            need = rng.random(n) < self.needs[cats]
-            joint = need & (rng.random(n) < self.joint[cats])
-            neighbours = (channel == 0) & (rng.random(n) < self.in_unit[cats])
+            need = uni[:, NEED_U] < self.needs[cats]
+            joint = need & (uni[:, JOINT_U] < self.joint[cats])
+            neighbours = (channel == 0) & (uni[:, NEIGHBOURS_U] < self.in_unit[cats])
             now = env.now
             arrive = self._arrive
             for rec in zip(
-                times.tolist(),
+                arr.times.tolist(),
                 cats.tolist(),
                 net.origins[origin].tolist(),
                 entry.tolist(),
                 where[:, 2].tolist(),
                 where[:, 3].tolist(),
-                u.tolist(),
-                u2.tolist(),
+                uni[:, SETTLE_U].tolist(),
+                uni[:, SOLVE_U].tolist(),
+                uni[:, REPEAT_U].tolist(),
+                uni[:, MISROUTE_U].tolist(),
                 need.tolist(),
                 joint.tolist(),
                 neighbours.tolist(),
+                arr.normals[:, 0].tolist(),
+                arr.normals[:, 1:].tolist(),
+                arr.keys.tolist(),
                 strict=True,
             ):
                 Call(env, rec[0] - now, rec, arrive)
@@ -430,8 +534,10 @@ class Engine:
             self._row = self.log.append
 
     def _arrive(self, ev: Any) -> None:
-        t, cat, origin, entry, office, community, u, u2, need, joint, neighbours = ev._value
-        req = self._new(t, cat, self.prio_of[cat], origin, office, community, u, u2, need, joint)
+        t, cat, origin, entry, office, community, u, u2, urep, uroute, need, joint, neighbours, zp, zs, key = ev._value
+        req = self._new(t, cat, self.prio_of[cat], origin, office, community, need, joint, key)
+        req.u, req.u2, req.urep, req.uroute, req.zs = u, u2, urep, uroute, zs
+        self._patience(req, zp)
         if self._row:
             self._row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
         if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
@@ -451,20 +557,19 @@ class Engine:
         origin: int,
         office: int,
         community: int,
-        u: float,
-        u2: float,
         need: bool,
         joint: bool,
+        key: int,
     ) -> Request:
         net, m = self.net, self.metrics
         req = Request()
         req.id = self.next_id
         self.next_id += 1
+        req.key = key
+        req.k = 0
         req.cat = cat
         req.prio = prio
         req.arrived = t
-        req.u = u
-        req.u2 = u2
         req.dept = need
         category = net.categories[cat]
         req.todo = ([category.dept, category.joint] if joint else [category.dept]) if need else []
@@ -477,8 +582,6 @@ class Engine:
         req.res_due = t + net.res_len[prio]
         req.next_resp = req.resp_due
         req.res_check = req.res_due
-        patience = net.patience
-        req.patience_at = t + patience.by_priority[prio]() if patience is not None and patience.enabled else INF
         counted = t >= self.warmup_h
         req.counted = counted
         if counted:
@@ -490,20 +593,40 @@ class Engine:
         m.enter_system(t)
         return req
 
-    def _raise(self, cat: int, prio: int, origin: int, office: int, community: int) -> Request:
-        """A request raised now outside the arrival streams (an inject, a repeat), what it needs drawn
-        from the misc stream."""
-        misc = self.misc
+    def _patience(self, req: Request, z: float) -> None:
+        patience = self.net.patience
+        enabled = patience is not None and patience.enabled
+        req.patience_at = req.arrived + patience.by_priority[req.prio](z) if enabled else INF  # type: ignore[union-attr]
+
+    def _raise(self, cat: int, prio: int, origin: int, office: int, community: int, key: int) -> Request:
+        """A request raised now outside the arrival streams (an inject, a repeat): what describes it is
+        drawn from its own stream, keyed ``key``."""
         category = self.net.categories[cat]
-        need = bool(misc.random() < category.needs)
-        joint = need and bool(misc.random() < category.joint_share)
-        u1, u2 = float(misc.random()), float(misc.random())
-        return self._new(self.env.now, cat, prio, origin, office, community, u1, u2, need, joint)
+        uni, normals = describe(self.streams.request(key), 1)
+        u = uni[0].tolist()
+        need = u[NEED_U] < category.needs
+        joint = need and u[JOINT_U] < category.joint_share
+        req = self._new(self.env.now, cat, prio, origin, office, community, need, joint, key)
+        req.u, req.u2, req.urep, req.uroute = u[SETTLE_U], u[SOLVE_U], u[REPEAT_U], u[MISROUTE_U]
+        req.zs = normals[0, 1:].tolist()
+        self._patience(req, float(normals[0, 0]))
+        return req
+
+    def _z(self, req: Request) -> float:
+        """The request's next standard normal variate (for the next time drawn for it)."""
+        k = req.k
+        req.k = k + 1
+        zs = req.zs
+        if k < len(zs):
+            return zs[k]
+        chunk = len(zs) // VARIATES
+        zs.extend(self.streams.request(req.key, chunk).standard_normal(VARIATES).tolist())
+        return zs[k]
 
     def _inject(self, ev: Any) -> None:
         inj: Inject = ev._value
         net = self.net
-        req = self._raise(inj.cat, inj.prio, inj.post, inj.office, inj.community)
+        req = self._raise(inj.cat, inj.prio, inj.post, inj.office, inj.community, (1 << 63) | inj.index)
         self.metrics.injected += 1
         self.injected[req.id] = inj.text
         if self._row:
@@ -515,7 +638,7 @@ class Engine:
     def _repeat(self, ev: Any) -> None:
         """A resident whose request was abandoned or handled late raises it again."""
         old: Request = ev._value
-        req = self._raise(old.cat, old.prio, old.origin, old.office, old.community)
+        req = self._raise(old.cat, old.prio, old.origin, old.office, old.community, repeat_key(old.key))
         self.metrics.repeat_requests += req.counted
         if self._row:
             self._row(
@@ -554,7 +677,7 @@ class Engine:
                 self.hooks.moved(req, post, why)
         if post.delay is not None:
             req.state = NOTICING
-            Call(self.env, post.delay[req.prio](), (req, req.ver), self._noticed)
+            Call(self.env, post.delay[req.prio](self._z(req)), (req, req.ver), self._noticed)
         else:
             req.state = WAITING
             post.q[req.prio].append((req, req.ver))
@@ -564,9 +687,11 @@ class Engine:
     def _route(self, req: Request, grid: Post) -> Post:
         assert grid.router is not None and self.net.grids is not None
         right = grid.router[self.net.categories[req.cat].gtype]
-        if self.misc.random() < self.net.grids.misroute:
+        misroute = self.net.grids.misroute
+        if req.uroute < misroute:
+            # the same uniform, below the misroute chance, picks which wrong grid (uniformly)
             others = [p for p in grid.router if p is not right]
-            wrong = others[int(self.misc.integers(len(others)))]
+            wrong = others[min(len(others) - 1, int(req.uroute / misroute * len(others)))]
             req.handoff = right
             self.metrics.misrouted += req.counted
             return wrong
@@ -641,9 +766,9 @@ class Engine:
             self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
         if req.handoff is not None and post.kind == GRID_K:
             assert self.net.grids is not None
-            took = self.net.grids.handoff_handling()
+            took = self.net.grids.handoff_handling(self._z(req))
         else:
-            took = self.net.categories[req.cat].handling[post.kind]()
+            took = self.net.categories[req.cat].handling[post.kind](self._z(req))
         self.metrics.busy(post.kind, post.track, now, now + took, post.gtype)
         Call(self.env, took, (req, post, server), self._done)
 
@@ -660,7 +785,7 @@ class Engine:
                     self._department_outcome(req, post)
                 else:
                     req.state = AWAY
-                    Call(self.env, lead(), (req, post), self._lead_over)
+                    Call(self.env, lead(self._z(req)), (req, post), self._lead_over)
             elif req.handoff is not None and post.kind == GRID_K:
                 self._hand_off(req, post, server)
             else:
@@ -714,7 +839,7 @@ class Engine:
         if referral is None:
             self._enter(req, dept)
         else:
-            Call(self.env, referral(), (req, dept), self._arrive_at)
+            Call(self.env, referral(self._z(req)), (req, dept), self._arrive_at)
 
     def _arrive_at(self, ev: Any) -> None:
         req, post = ev._value
@@ -741,7 +866,7 @@ class Engine:
                 (req.id, now, HANDED_OFF, post.idx, post.actor, server, req.cat, req.prio, self.details["hand-off"])
             )
         req.state = AWAY
-        Call(self.env, self.net.grids.handoff_delay(), (req, target), self._arrive_at)
+        Call(self.env, self.net.grids.handoff_delay(self._z(req)), (req, target), self._arrive_at)
 
     def _lead_over(self, ev: Any) -> None:
         req, post = ev._value
@@ -845,7 +970,7 @@ class Engine:
         if self._row:
             det = self.details["whistle"]
             self._row((head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
-        Call(self.env, w.travel(), (call, dept, server, now), self._reported)
+        Call(self.env, w.travel(self._z(head)), (call, dept, server, now), self._reported)
 
     def _reported(self, ev: Any) -> None:
         call, dept, server, started = ev._value
@@ -862,7 +987,7 @@ class Engine:
         call.holds.append((dept, server, started))
         call.reported += 1
         if call.reported == len(call.depts):
-            Call(self.env, w.joint(), call, self._whistle_done)
+            Call(self.env, w.joint(self._z(head)), call, self._whistle_done)
 
     def _whistle_done(self, ev: Any) -> None:
         call: WhistleCall = ev._value
@@ -901,9 +1026,9 @@ class Engine:
         self.where[unit.kind] += 1
         req.post = unit
         req.state = AWAY
-        agree = unit.delay[req.prio]() if unit.delay is not None else 0.0
+        agree = unit.delay[req.prio](self._z(req)) if unit.delay is not None else 0.0
         took = self.net.categories[req.cat].in_unit_time
-        fixed = max(agree, took() if took else 0.0)
+        fixed = max(agree, took(self._z(req)) if took else 0.0)
         Call(self.env, agree, req, self._neighbours_agree)
         Call(self.env, fixed, req, self._neighbours_done)
 
@@ -970,9 +1095,9 @@ class Engine:
         patience = self.net.patience
         late = now > req.res_due
         if not fixed:
-            Call(self.env, patience.repeat_delay() if patience is not None else 24.0, req, self._repeat)
-        elif late and patience is not None and patience.enabled and self.misc.random() < patience.repeat_after_late:
-            Call(self.env, patience.repeat_delay(), req, self._repeat)
+            Call(self.env, patience.repeat_delay(self._z(req)) if patience is not None else 24.0, req, self._repeat)
+        elif late and patience is not None and patience.enabled and req.urep < patience.repeat_after_late:
+            Call(self.env, patience.repeat_delay(self._z(req)), req, self._repeat)
         if not req.counted:
             return
         t = now - req.arrived
@@ -1077,8 +1202,8 @@ class Engine:
             m.by_category[req.cat].abandoned += 1
         patience = self.net.patience
         assert patience is not None
-        if self.misc.random() < patience.repeat_after_abandon:
-            Call(self.env, patience.repeat_delay(), req, self._repeat)
+        if req.urep < patience.repeat_after_abandon:
+            Call(self.env, patience.repeat_delay(self._z(req)), req, self._repeat)
 
     # --- posts played by a person ---------------------------------------------------------------------
 

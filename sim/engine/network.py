@@ -2,7 +2,7 @@
 
 The governance graph says who answers to whom; this module turns it into the working parts of the
 simulation: one post per node (a unit leader, a grid team, a street office, a department), each with its
-duty calendar and handling-time samplers, the origins where residents raise requests with their rates,
+duty calendar and handling-time distributions, the origins where residents raise requests with their rates,
 each category's triage rule, and the settings of the governance mechanisms (the whistle, ordinary
 referrals, merged or separate grids, residents' patience, surges, scripted incidents). It also builds
 the one-post network used to check the engine against queueing theory.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sim.calendars import Calendar, Duty
-from sim.distributions import Sampler, exponential, sampler
+from sim.distributions import Transform, exponential, scaled, transform
 from sim.errors import Problem, ScenarioError
 from sim.policies import CategoryRule, DepartmentOutcome, SettleAll, StandardTriage, Triage, settle_by
 from sim.scenario.schema import GRID_TYPES, PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario, hours_from_start
@@ -117,7 +117,7 @@ class Post:
         cal: Duty,
         actor: int,
         office: int,
-        delay: tuple[Sampler, Sampler, Sampler] | None = None,
+        delay: tuple[Transform, Transform, Transform] | None = None,
     ) -> None:
         self.idx = idx
         self.node = node
@@ -146,20 +146,20 @@ class Post:
 
 @dataclass
 class CategoryRuntime:
-    """A category as the engine uses it: codes, samplers and its triage rule."""
+    """A category as the engine uses it: codes, time distributions and its triage rule."""
 
     name: str
     prio: int
     dept: int
     needs: float
     rule: CategoryRule
-    handling: list[Sampler]
-    lead: Sampler | None
+    handling: list[Transform]
+    lead: Transform | None
     gtype: int = 0
     joint: int = -1
     joint_share: float = 0.0
     in_unit: float = 0.0
-    in_unit_time: Sampler | None = None
+    in_unit_time: Transform | None = None
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,8 @@ class Whistle:
     special: bool
     overdue_h: float
     report_within_h: float
-    travel: Sampler
-    joint: Sampler
+    travel: Transform
+    joint: Transform
     solves: float
     bundle: str
 
@@ -179,17 +179,17 @@ class Whistle:
 class Grids:
     separate: bool
     misroute: float
-    handoff_delay: Sampler
-    handoff_handling: Sampler
+    handoff_delay: Transform
+    handoff_handling: Transform
 
 
 @dataclass(frozen=True)
 class Patience:
     enabled: bool
-    by_priority: tuple[Sampler, Sampler, Sampler]
+    by_priority: tuple[Transform, Transform, Transform]
     repeat_after_abandon: float
     repeat_after_late: float
-    repeat_delay: Sampler
+    repeat_delay: Transform
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,7 @@ class Inject:
     cat: int
     prio: int
     text: str
+    index: int
 
 
 @dataclass
@@ -239,7 +240,7 @@ class Network:
     start: dt.datetime
     satisfaction: tuple[float, float, float] = (0.95, 0.8, 1.0)
     whistle: Whistle | None = None
-    referral: Sampler | None = None
+    referral: Transform | None = None
     grids: Grids | None = None
     patience: Patience | None = None
     in_unit: bool = False
@@ -267,8 +268,9 @@ def _calendar_cache(scenario: Scenario, offset_h: float) -> Any:
     return get
 
 
-def build_network(scenario: Scenario, district: District, rng: np.random.Generator) -> Network:
-    """The posts, origins and rules of ``scenario`` on ``district``; samplers draw from ``rng``."""
+def build_network(scenario: Scenario, district: District) -> Network:
+    """The posts, origins and rules of ``scenario`` on ``district``, with the time distributions as
+    transforms of the standard normal variates each request carries."""
     g = district.graph
     start = dt.datetime.combine(scenario.clock.start, dt.time())
     offset_h = start.weekday() * 24.0
@@ -277,7 +279,7 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
     office_index = {o: i for i, o in enumerate(offices)}
     level_index = {lv: i for i, lv in enumerate(GRAPH_LEVELS)}
     actor_index = {a: i for i, a in enumerate(ACTORS)}
-    delays = {k: _delays(getattr(scenario.posts, KINDS[k]), rng) for k in range(len(KINDS))}
+    delays = {k: _delays(getattr(scenario.posts, KINDS[k])) for k in range(len(KINDS))}
     separate = scenario.grids.mode == "separate"
     posts: list[Post] = []
     index: dict[str, int] = {}
@@ -324,7 +326,7 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
         )
         rules.append(rule)
         handling = [
-            sampler(_handling_dist(scenario, cat.handling, k, cat.department_handling), rng) for k in range(len(KINDS))
+            transform(_handling_dist(scenario, cat.handling, k, cat.department_handling)) for k in range(len(KINDS))
         ]
         cats.append(
             CategoryRuntime(
@@ -334,12 +336,12 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
                 needs=cat.needs_department,
                 rule=rule,
                 handling=handling,
-                lead=sampler(cat.department_lead, rng) if cat.department_lead else None,
+                lead=transform(cat.department_lead) if cat.department_lead else None,
                 gtype=GRID_TYPES.index(cat.grid),
                 joint=index[cat.joint_department] if cat.joint_department else -1,
                 joint_share=cat.joint_share,
                 in_unit=cat.in_unit,
-                in_unit_time=sampler(cat.in_unit_time, rng) if cat.in_unit_time else None,
+                in_unit_time=transform(cat.in_unit_time) if cat.in_unit_time else None,
             )
         )
     hours = np.asarray(scenario.arrivals.hour_profile, dtype=float)
@@ -380,24 +382,24 @@ def build_network(scenario: Scenario, district: District, rng: np.random.Generat
             special=wh.rules.special,
             overdue_h=wh.rules.overdue_at_street_h if wh.rules.overdue_at_street_h is not None else float("inf"),
             report_within_h=wh.report_within_min / 60.0,
-            travel=sampler(wh.travel, rng),
-            joint=sampler(wh.joint_handling, rng),
+            travel=transform(wh.travel),
+            joint=transform(wh.joint_handling),
             solves=wh.solves,
             bundle=wh.bundle,
         ),
-        referral=sampler(scenario.referral.delay, rng),
+        referral=transform(scenario.referral.delay),
         grids=Grids(
             separate=separate,
             misroute=scenario.grids.misroute,
-            handoff_delay=sampler(scenario.grids.handoff_delay, rng),
-            handoff_handling=sampler(scenario.grids.handoff_handling, rng),
+            handoff_delay=transform(scenario.grids.handoff_delay),
+            handoff_handling=transform(scenario.grids.handoff_handling),
         ),
         patience=Patience(
             enabled=pa.enabled,
-            by_priority=(sampler(pa.special, rng), sampler(pa.urgent, rng), sampler(pa.ordinary, rng)),
+            by_priority=(transform(pa.special), transform(pa.urgent), transform(pa.ordinary)),
             repeat_after_abandon=pa.repeat_after_abandon,
             repeat_after_late=pa.repeat_after_late,
-            repeat_delay=sampler(pa.repeat_delay, rng),
+            repeat_delay=transform(pa.repeat_delay),
         ),
         in_unit=scenario.in_unit.enabled,
         surges=_surges(scenario),
@@ -424,15 +426,12 @@ def _entry(shares: Mapping[Any, float]) -> list[float]:
     return [shares.get("unit", 0.0), shares.get("grid", 0.0), shares.get("street", 0.0)]
 
 
-def _delays(spec: PostSpec, rng: np.random.Generator) -> tuple[Sampler, Sampler, Sampler] | None:
-    """A volunteer's notice delay per priority: one stream of draws, scaled by the priority's factor."""
+def _delays(spec: PostSpec) -> tuple[Transform, Transform, Transform] | None:
+    """A volunteer's notice delay per priority: one distribution, scaled by the priority's factor."""
     if spec.response_delay is None:
         return None
-    draw = sampler(spec.response_delay, rng)
-    out = []
-    for p in PRIORITIES:
-        factor = spec.response_delay_factor.get(p, 1.0)
-        out.append(draw if factor == 1.0 else (lambda f=factor: f * draw()))
+    draw = transform(spec.response_delay)
+    out = [scaled(spec.response_delay_factor.get(p, 1.0), draw) for p in PRIORITIES]
     return (out[0], out[1], out[2])
 
 
@@ -531,17 +530,17 @@ def _injects(scenario: Scenario, district: District, posts: list[Post], index: d
         cat = names.index(inject.category)
         prio = PRIORITIES.index(inject.priority or scenario.categories[inject.category].priority)
         at = hours_from_start(inject.at, scenario.clock.start)
-        out.append(Inject(at, post.idx, office.idx, community.idx if community else -1, cat, prio, inject.text))
+        out.append(Inject(at, post.idx, office.idx, community.idx if community else -1, cat, prio, inject.text, i))
     return out
 
 
-def single_post_network(arrival_rate: float, service_rate: float, servers: int, rng: np.random.Generator) -> Network:
+def single_post_network(arrival_rate: float, service_rate: float, servers: int) -> Network:
     """An M/M/c queue in the engine's terms: one post, ``servers`` staff on duty around the clock,
     Poisson arrivals, exponential handling, first come first served, every request settled, no deadlines."""
     post = Post(0, "post", STREET_K, GRAPH_LEVELS.index("street"), Duty(Calendar.always(servers)), 2, 0)
     post.track = 0
     rule = CategoryRule(settle_by=(1.0,) * len(SETTLE_LEVELS), refer_level=len(SETTLE_LEVELS), solves=1.0)
-    handling = exponential(1.0 / service_rate, rng)
+    handling = exponential(1.0 / service_rate)
     category = CategoryRuntime("request", ORDINARY, -1, 0.0, rule, [handling] * len(KINDS), None)
     inf = float("inf")
     return Network(
