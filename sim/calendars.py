@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.scenario.schema import Shift
 
 WEEK_H = 168.0
@@ -36,12 +38,100 @@ def parse_hours(text: str) -> tuple[int, int]:
     return s, (e if e > s else e + 1440)
 
 
-def on_duty(shift: Shift, staff: int) -> int:
-    if shift.count is not None:
-        return shift.count
-    if not staff or not shift.share:
-        return 0
-    return max(1, math.floor(shift.share * staff + 0.5))
+WEEK_MIN = 7 * 1440
+
+
+def minutes(shift: Shift) -> list[tuple[int, int]]:
+    """The minutes of the week (0 = Monday 00:00) a shift covers, as [start, end) intervals."""
+    start, end = parse_hours(shift.hours)
+    out = []
+    for day in parse_days(shift.days):
+        a, b = day * 1440 + start, day * 1440 + end
+        out += [(lo, hi) for lo, hi in ((a, min(b, WEEK_MIN)), (0, b - WEEK_MIN)) if hi > lo]
+    return out
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5 + 1e-9)
+
+
+def allocate(shifts: Sequence[Shift], staff: int) -> tuple[int, ...]:
+    """How many of a post's ``staff`` people work each shift of its rota, never more on duty at any
+    minute than there are staff.
+
+    A ``count`` is taken as it is, up to what the staff allow. The ``share`` shifts are apportioned by
+    largest remainder within each group of shifts that overlap in time (the grid's two day shifts are
+    one group; office hours and the night roster are separate groups): each shift's quota is
+    ``share * staff``; the group's people are its quotas' sum rounded to the nearest whole number; each
+    shift gets its quota rounded down, and the people left over go to the shifts with the largest
+    remainders (the earlier shift on a tie), skipping any that would put more people on duty than there
+    are staff. So the week's person-hours are those the shares ask for, to within one shift. A shift
+    with a share that still has nobody gets one person where the staff allow it (a night roster of 5%
+    of eleven staff is one person, not none).
+    """
+    spans = [minutes(s) for s in shifts]
+    load = np.zeros(WEEK_MIN + 1, dtype=np.int64)
+    counts = [0] * len(shifts)
+
+    def room(i: int) -> int:
+        """People that can still be put on shift ``i`` without exceeding the staff at any minute."""
+        busiest = max((int(load[lo:hi].max()) for lo, hi in spans[i]), default=0)
+        return max(0, staff - busiest)
+
+    def add(i: int, n: int) -> None:
+        counts[i] += n
+        for lo, hi in spans[i]:
+            load[lo:hi] += n
+
+    for i, shift in enumerate(shifts):
+        if shift.count is not None and spans[i]:
+            add(i, min(shift.count, room(i)))
+    shared = [i for i, s in enumerate(shifts) if s.share is not None and s.share > 0 and spans[i]]
+    quota = {i: (shifts[i].share or 0.0) * staff for i in shared}
+    for group in _overlapping(shared, spans):
+        for i in group:
+            add(i, min(math.floor(quota[i] + 1e-9), room(i)))
+        left = _round_half_up(sum(quota[i] for i in group)) - sum(counts[i] for i in group)
+        for i in sorted(group, key=lambda j: (-(quota[j] - math.floor(quota[j] + 1e-9)), j)):
+            if left <= 0:
+                break
+            if counts[i] < math.ceil(quota[i] - 1e-9) and room(i) > 0:
+                add(i, 1)
+                left -= 1
+    for i in shared:
+        if counts[i] == 0 and room(i) > 0:
+            add(i, 1)
+    return tuple(counts)
+
+
+def _overlapping(items: Sequence[int], spans: Sequence[list[tuple[int, int]]]) -> list[list[int]]:
+    """``items`` grouped so that shifts that overlap in time (directly or through others) share a group."""
+    groups: list[list[int]] = []
+    for i in items:
+        touching = [g for g in groups if any(_overlap(spans[i], spans[j]) for j in g)]
+        merged = [i]
+        for g in touching:
+            merged = g + merged
+            groups.remove(g)
+        groups.append(sorted(merged))
+    return sorted(groups)
+
+
+def _overlap(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    return any(lo < h and l2 < hi for lo, hi in a for l2, h in b)
+
+
+def deal(counts: Sequence[int], groups: int) -> list[tuple[int, ...]]:
+    """A rota's people dealt in turn over ``groups`` sub-posts (the five departmental grids of one grid
+    team): person 1 to the first, person 2 to the second, and so on, going through the shifts in order.
+    Returns each sub-post's people per shift; at every minute they add up to the whole rota's."""
+    out = [[0] * len(counts) for _ in range(groups)]
+    person = 0
+    for i, n in enumerate(counts):
+        for _ in range(n):
+            out[person % groups][i] += 1
+            person += 1
+    return [tuple(row) for row in out]
 
 
 @dataclass(frozen=True)
@@ -58,27 +148,20 @@ class Calendar:
 
     @classmethod
     def from_shifts(cls, shifts: Sequence[Shift], staff: int, offset_h: float = 0.0) -> Calendar:
-        minutes = [0] * (7 * 1440 + 1)
-        for shift in shifts:
-            n = on_duty(shift, staff)
-            if not n:
-                continue
-            start, end = parse_hours(shift.hours)
-            for day in parse_days(shift.days):
-                a, b = day * 1440 + start, day * 1440 + end
-                for lo, hi in ((a, min(b, 7 * 1440)), (0, b - 7 * 1440)):
-                    if hi > lo:
-                        minutes[lo] += n
-                        minutes[hi] -= n
-        starts: list[float] = []
-        counts: list[int] = []
-        level = 0
-        for minute in range(7 * 1440):
-            level += minutes[minute]
-            if not counts or counts[-1] != level:
-                starts.append(minute / 60)
-                counts.append(level)
-        return cls(tuple(starts), tuple(counts), offset_h)
+        """The people on duty of a post with ``staff`` people working ``shifts`` (see ``allocate``)."""
+        return cls.from_counts(shifts, allocate(shifts, staff), offset_h)
+
+    @classmethod
+    def from_counts(cls, shifts: Sequence[Shift], counts: Sequence[int], offset_h: float = 0.0) -> Calendar:
+        """The people on duty when ``counts[i]`` people work ``shifts[i]``."""
+        steps = np.zeros(WEEK_MIN + 1, dtype=np.int64)
+        for shift, n in zip(shifts, counts, strict=True):
+            for lo, hi in minutes(shift) if n else ():
+                steps[lo] += n
+                steps[hi] -= n
+        level = np.cumsum(steps[:WEEK_MIN])
+        change = np.flatnonzero(np.diff(level, prepend=level[0] - 1))
+        return cls(tuple((change / 60).tolist()), tuple(level[change].tolist()), offset_h)
 
     @property
     def constant(self) -> bool:

@@ -196,7 +196,7 @@ def measure_loads(scenario: Scenario, days: float, seed: int) -> tuple[list[Offi
     offices = {**scenario.streets, **scenario.towns}
     loads = []
     for i, office in enumerate(m.offices):
-        n = sum(h.n for h in m.office_wait[i])
+        n = sum(w.done.n + w.left + w.open.n for w in m.office_wait[i])
         loads.append(OfficeLoad(office, offices[office].residents, n / (days * 24.0)))
     return loads, 1.0 / scenario.posts.street.handling.mean_h
 
@@ -405,7 +405,8 @@ def staff_answer(
                     "staff": search.good,
                     "met": search.good is not None,
                     "limited_elsewhere": search.good is None,
-                    "at_staff": level(final, "chosen", load.office),
+                    # both from the very replications the search decided on
+                    "at_staff": search.seen.get(search.answer),
                     "at_one_fewer": search.seen.get(search.answer - 1),
                     "tried": {str(k): v["mean"] for k, v in sorted(search.seen.items())},
                 }

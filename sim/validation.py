@@ -68,7 +68,7 @@ def run_engine_mmc(
     start = time.perf_counter()
     m = engine.run()
     seconds = time.perf_counter() - start
-    wait = m.wait[STREET_K]
+    wait = m.wait[STREET_K].done
     return RepResult(
         wq_mean=wait.total / wait.n if wait.n else 0.0,
         p_wait=m.waited[STREET_K] / wait.n if wait.n else 0.0,

@@ -12,10 +12,11 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.experiment import Sequential, compare, staff, sweep
-from sim.experiment.compare import Plan, compare_scenarios
+from sim.experiment.compare import Plan, compare_scenarios, paired_differences
 from sim.experiment.executors import DaskCluster, LocalPool, Outcome
+from sim.experiment.kpis import KPIS
 from sim.experiment.replicate import RepResult, Task
-from sim.experiment.stats import mser5, t_interval, verdict
+from sim.experiment.stats import Running, holm, mser5, mser5_cap, p_value, t_interval, verdict
 from sim.experiment.sweep import Vary, design, parse_vary
 from sim.scenario import scenario_from_dict
 from sim.staffing import ServiceTarget, StaffingError
@@ -72,6 +73,48 @@ def test_mser5_cuts_the_transient():
     cut = mser5(series)
     assert 60 <= cut <= 160
     assert mser5(20 + rng.normal(0, 1, 1000)) <= 50
+
+
+def test_mser5_at_its_cap_means_the_series_never_settled():
+    trending = np.arange(500, dtype=float)
+    assert mser5(trending) == mser5_cap(500) == 250
+
+
+def test_holm_adjusts_a_family_of_p_values():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5]
+    assert holm([0.001, 0.9]) == pytest.approx([0.002, 0.9])
+
+
+def test_paired_verdicts_control_the_family_wise_error():
+    """Thirteen KPIs with small, noisy differences: each raw interval alone may exclude zero, but after
+    Holm only a difference that stands out over the whole family is called better or worse."""
+    rng = np.random.default_rng(7)
+    diffs = {k.name: Running() for k in KPIS}
+    for k in KPIS:
+        for x in rng.normal(0.0, 1.0, 10):
+            diffs[k.name].add(float(x))
+    for x in rng.normal(5.0, 1.0, 10):
+        diffs["response_rate"].add(float(x) - diffs["response_rate"].mean)
+    out = paired_differences(diffs)
+    raw_significant = [n for n, v in out.items() if v["p_value"] is not None and v["p_value"] <= 0.05]
+    assert out["response_rate"]["verdict"] == "better"
+    called = [n for n, v in out.items() if v["verdict"] not in ("no significant difference", "no data")]
+    assert called == ["response_rate"]
+    assert all(v["p_holm"] >= v["p_value"] for v in out.values() if v["p_value"] is not None)
+    assert len(raw_significant) >= len(called)
+    r = Running()
+    for x in (1.0, 1.0, 1.0):
+        r.add(x)
+    assert p_value(r) == 0.0
+
+
+def test_a_trending_pilot_gets_a_warning():
+    overloaded = small(staffing={"per_office": 1}, arrivals={"requests_per_resident_year": 3.0})
+    plan = Plan([("overloaded", overloaded)], reps=2, days=6, warmup_days="auto")
+    summary = compare_scenarios(plan, Sequential()).summary()
+    auto = summary["warmup_auto"]
+    assert auto["not_steady"] == ["overloaded"] and "still trending" in auto["warning"]
 
 
 # --- replications and executors ------------------------------------------------------------------------

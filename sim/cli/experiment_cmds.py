@@ -12,6 +12,7 @@ from sim.cli.common import JsonOption, SetOption, err, out, print_json, table
 from sim.cli.progress import progress_bar
 from sim.experiment.errors import ExperimentError
 from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS
+from sim.metrics import too_short_lines
 from sim.scenario import load_scenario
 
 if TYPE_CHECKING:
@@ -123,9 +124,17 @@ def print_comparison(summary: dict[str, Any]) -> None:
         cells = []
         for s in summary["scenarios"]:
             v = s["kpis"][k.name]
-            cells.append(f"{_fmt(v['mean'], k.unit)} {_ci(v, k.unit)}".strip())
+            judged = f" [dim]of {v['judged']:,.0f}[/]" if v.get("judged") is not None else ""
+            cells.append(f"{_fmt(v['mean'], k.unit)} {_ci(v, k.unit)}{judged}".strip())
         t.add_row(k.label, *cells)
     out.print(t)
+    out.print(
+        '[dim]A rate\'s "of N" is the requests it was judged on (mean per replication): those whose deadline '
+        "fell inside the measured window.[/]"
+    )
+    for s in summary["scenarios"]:
+        for line in too_short_lines(s.get("too_short", [])):
+            err.print(f"[yellow]warning:[/] {s['name']}: {line}")
     for p in summary["paired"]:
         d = table(
             f"{p['name']} against {p['vs']}: paired differences",
@@ -140,8 +149,13 @@ def print_comparison(summary: dict[str, Any]) -> None:
             ci = "–" if not v["ci"] else f"{_diff(v['ci'][0], k.unit)} to {_diff(v['ci'][1], k.unit)}"
             d.add_row(k.label, _diff(v["diff"], k.unit), ci, _verdict(v["verdict"]))
         out.print(d)
-    if summary.get("warmup_auto"):
-        out.print(f"[dim]warm-up chosen by {summary['warmup_auto']['method']}: {summary['warmup_days']:g} days[/]")
+    if summary["paired"]:
+        out.print(f"[dim]Verdicts: {summary['multiplicity']}.[/]")
+    auto = summary.get("warmup_auto")
+    if auto:
+        out.print(f"[dim]warm-up chosen by {auto['method']}: {summary['warmup_days']:g} days[/]")
+        if auto.get("warning"):
+            err.print(f"[yellow]warning:[/] {auto['warning']}")
 
 
 def _failures(summary: dict[str, Any]) -> None:

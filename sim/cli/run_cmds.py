@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, print_json, table
+from sim.cli.common import JsonOption, ScenarioArg, SetOption, err, out, print_json, table
 from sim.cli.progress import progress_bar
+from sim.metrics import too_short_lines
 from sim.scenario import load_scenario
 
 DaysOption = Annotated[
@@ -79,6 +80,11 @@ def _rate(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
+def _judged(x: float | None, n: int) -> str:
+    """A rate with the size of the cohort it was judged on."""
+    return f"{_rate(x)} of {n:,}"
+
+
 def print_kpis(k: dict[str, Any]) -> None:
     head = table(
         f"{k['scenario']}: {k['days']:g} days, seed {k['seed']}",
@@ -86,24 +92,32 @@ def print_kpis(k: dict[str, Any]) -> None:
         "resolved",
         "open",
         "abandoned",
-        "response",
-        "resolution",
-        "satisfaction",
         right_from=0,
     )
-    head.add_row(
-        f"{k['requests']:,}",
-        f"{k['resolved']:,}",
-        f"{k['open']:,}",
-        f"{k['abandoned']:,}",
-        _rate(k["response_rate"]),
-        _rate(k["resolution_rate"]),
-        _rate(k["satisfaction_rate"]),
-    )
+    head.add_row(f"{k['requests']:,}", f"{k['resolved']:,}", f"{k['open']:,}", f"{k['abandoned']:,}")
     out.print(head)
 
+    rates = table("The three rates", "rate", "value", "judged on", right_from=1)
+    for name in ("response", "resolution", "satisfaction"):
+        rates.add_row(name, _rate(k[f"{name}_rate"]), f"{k[f'{name}_judged']:,}")
+    out.print(rates)
+    out.print(
+        "[dim]Judged on the requests whose deadline fell inside the measured window; requests still inside "
+        "their deadline at the end count neither way.[/]"
+    )
+    for line in too_short_lines(k["too_short"]):
+        err.print(f"[yellow]warning:[/] {line}")
+
     prio = table(
-        "By priority (times in hours)", "priority", "requests", "response", "resolution", "mean", "p50", "p90", "p95"
+        "By priority (times in hours)",
+        "priority",
+        "requests",
+        "response",
+        "of",
+        "resolution",
+        "of",
+        "mean",
+        "p90",
     )
     rows = [("all", k), *list(k["by_priority"].items())]
     for name, g in rows:
@@ -112,11 +126,11 @@ def print_kpis(k: dict[str, Any]) -> None:
             name,
             f"{g['requests']:,}",
             _rate(g["response_rate"]),
+            f"{g['response_judged']:,}",
             _rate(g["resolution_rate"]),
+            f"{g['resolution_judged']:,}",
             _h(t["mean"]),
-            _h(t["p50"]),
             _h(t["p90"]),
-            _h(t["p95"]),
         )
     out.print(prio)
 
@@ -126,19 +140,31 @@ def print_kpis(k: dict[str, Any]) -> None:
         levels.add_row(lv, f"{g['resolved']:,}", _rate(g["share"]), _h(t["mean"]), _h(t["p90"]))
     out.print(levels)
 
-    posts = table("Posts: waiting for pickup and utilisation", "post", "waits", "mean h", "p90 h", "utilisation")
-    util = k["utilisation"]["by_post_type"]
-    for kind, u in util.items():
-        w = k["waiting_h"].get(kind)
-        posts.add_row(
-            kind, f"{w['n']:,}" if w else "0", _h(w["mean"]) if w else "–", _h(w["p90"]) if w else "–", _rate(u)
+    waits = table("Waiting for pickup (hours)", "post", "picked up", "mean", "p90", "still waiting", "≤ 1 h", "of")
+    for kind, w in k["waiting_h"].items():
+        within = w["within_h"]["1"]
+        waits.add_row(
+            kind,
+            f"{w['n']:,}",
+            _h(w["mean"]),
+            _h(w["p90"]),
+            f"{w['still_waiting']:,}",
+            _rate(within["share"]),
+            f"{within['judged']:,}",
         )
-    out.print(posts)
+    out.print(waits)
+    out.print(
+        '[dim]Mean and p90 are of the requests picked up; "≤ 1 h" is judged on those that reached the post at '
+        "least an hour before the end, the ones still waiting included.[/]"
+    )
 
-    offices = table("Street and town offices: utilisation", "office", "utilisation", right_from=1)
+    staff = table("Staff time", "post", "utilisation", "overtime h")
+    for kind, u in k["utilisation"]["by_post_type"].items():
+        staff.add_row(kind, _rate(u), _h(k["overtime_h"]["by_post_type"][kind]))
     for office, u in k["utilisation"]["by_office"].items():
-        offices.add_row(office, _rate(u))
-    out.print(offices)
+        staff.add_row(office, _rate(u), _h(k["overtime_h"]["by_office"][office]))
+    out.print(staff)
+    out.print("[dim]Utilisation is of the people on duty; what people whose shift had ended finished is overtime.[/]")
     missed = k["deadlines_missed"]
     out.print(
         f"escalations to the district: {k['escalations_to_district']:,}   automatic escalations: "

@@ -45,6 +45,7 @@ from sim.engine.network import (
     SYSTEM,
     WHISTLE_O,
     Inject,
+    Line,
     Network,
     Post,
 )
@@ -118,6 +119,8 @@ class Request:
         "enq",
         "handoff",
         "id",
+        "impatient",
+        "job",
         "k",
         "key",
         "missed",
@@ -170,11 +173,28 @@ class Request:
 
     def __init__(self) -> None:
         self.post: Post | None = None
+        self.job: Job | None = None
+        self.impatient = False
         self.ver = 0
         self.responded = -1.0
         self.missed = False
         self.study = False
         self.handoff: Post | None = None
+
+
+class Job:
+    """One person's work in hand: a request's handling (``took`` hours drawn), or a summoned
+    department's hold on a whistle; ``shift_end`` is when the person's shift ends (after it: overtime)."""
+
+    __slots__ = ("line", "post", "server", "shift_end", "started", "took")
+
+    def __init__(self, post: Post, line: Line, server: int, started: float, shift_end: float, took: float) -> None:
+        self.post = post
+        self.line = line
+        self.server = server
+        self.started = started
+        self.shift_end = shift_end
+        self.took = took
 
 
 @dataclass
@@ -187,7 +207,8 @@ class WhistleCall:
     office: Post
     at: float
     reported: int = 0
-    holds: list[tuple[Post, int, float]] = field(default_factory=list)
+    holds: list[Job] = field(default_factory=list)
+    """The person each summoned department put on the call."""
     covers: bool = True
     """Whether the departments summoned are all the request needs (a person may summon the wrong ones)."""
 
@@ -370,6 +391,7 @@ class Engine:
             start_h=warmup_h,
             end_h=end_h,
             sample_h=sample_h or 0.0,
+            deadlines={"response": net.resp_len, "resolution": net.res_len},
         )
         self.where = [0] * len(KINDS)
         self.next_id = 0
@@ -390,6 +412,10 @@ class Engine:
         self.hour_rates = self._hour_rates()
         self.block_h = self._block_hours()
         self.whistles: list[WhistleCall] = []
+        self.serving: dict[int, Request] = {}
+        self.live: dict[int, Request] = {}
+        """Every request not yet closed, by id (what is open at the end is judged from it)."""
+        """Requests in someone's hands, by id (their work is booked when it ends, or at the end of the run)."""
         self.open_whistles: set[int] = set()
         self._row: Callable[[Row], None] | None = log.append if log is not None else None
         self.details = {"": 0}
@@ -585,12 +611,14 @@ class Engine:
         counted = t >= self.warmup_h
         req.counted = counted
         if counted:
-            due_in_run = req.res_due <= self.end_h
+            respond_by = req.resp_due <= self.end_h
+            resolve_by = req.res_due <= self.end_h
             for g in (m.by_priority[prio], m.by_category[cat], m.by_office[otrack][prio]):
                 g.requests += 1
-                if due_in_run:
-                    g.due_in_run += 1
+                g.response_judged += respond_by
+                g.resolution_judged += resolve_by
         m.enter_system(t)
+        self.live[req.id] = req
         return req
 
     def _patience(self, req: Request, z: float) -> None:
@@ -654,6 +682,9 @@ class Engine:
         """``req`` lands at ``post``: logged as queued, noticed after a volunteer's delay, then waits.
         At a grid in separate mode it is routed to a departmental grid first (sometimes the wrong one).
         At a post a person plays, it goes to their queue instead (``why`` tells them how it came)."""
+        if req.impatient and req.responded < 0:
+            self._abandon(req, self.env.now)  # the resident gave up while someone had it in hand
+            return
         if post.router is not None:
             post = self._route(req, post)
         old = req.post
@@ -712,15 +743,15 @@ class Engine:
 
     def _dispatch(self, post: Post) -> None:
         """Start as much waiting work as the people on duty allow (whistle summons first); if some must
-        wait for the next shift, wake the post when more people come on duty."""
+        wait for the next shift, wake the post when the next shift starts."""
         if not post.waiting and not post.summons:
             return
         now = self.env.now
         if now >= post.cap_until:
-            post.cap, post.cap_until = post.cal.at(now)
-        while post.summons and post.busy < post.cap:
+            self._roster(post, now)
+        while post.summons and post.avail > 0:
             self._start_summons(post.summons.popleft(), post, now)
-        while post.waiting and post.busy < post.cap:
+        while post.waiting and post.avail > 0:
             for q in post.q:
                 while q:
                     req, ver = q.popleft()
@@ -732,36 +763,78 @@ class Engine:
             post.waiting -= 1
             self._start(req, post, now)
         if (post.waiting or post.summons) and post.cap_until < INF and not (now < post.wake < INF):
-            rise = post.cal.next_rise(now)
+            rise = self._next_start(post, now)
             if rise < INF:
                 post.wake = rise
                 Call(self.env, rise - now, post, self._wake)
+
+    def _roster(self, post: Post, now: float) -> None:
+        """Bring the post's rota up to ``now`` (a shift has started or ended since it was last asked):
+        whose shift is on, and how many of them are free. People whose shift has ended stay busy with
+        what they hold, as overtime, and take nothing new."""
+        avail, until = 0, INF
+        for line in post.lines:
+            n, line.until = line.duty.at(now)
+            line.on = n > 0
+            if line.on:
+                avail += line.n - line.busy
+            if line.until < until:
+                until = line.until
+        post.avail = avail
+        post.cap_until = until
+
+    @staticmethod
+    def _next_start(post: Post, now: float) -> float:
+        """When a shift of the post next starts."""
+        first = INF
+        for line in post.lines:
+            if line.until == INF:
+                continue
+            rise = line.duty.next_rise(line.until if line.on else now)
+            if rise < first:
+                first = rise
+        return first
 
     def _wake(self, ev: Any) -> None:
         post = ev._value
         post.wake = INF
         self._dispatch(post)
 
+    def _person(self, post: Post) -> Line:
+        """A free person on duty (of the shift that goes on longest, so the least work runs into
+        overtime), now busy."""
+        lines = post.lines
+        best = lines[0]
+        if len(lines) > 1 or not (best.on and best.busy < best.n):
+            best = max(
+                (line for line in lines if line.on and line.busy < line.n),
+                key=lambda line: line.until,
+            )
+        best.busy += 1
+        post.avail -= 1
+        return best
+
+    def _release(self, post: Post, line: Line, now: float) -> None:
+        """A person has finished: free for more work if their shift is on, else they go home."""
+        if now >= post.cap_until:
+            self._roster(post, now)
+        line.busy -= 1
+        if line.on:
+            post.avail += 1
+
     def _server(self, post: Post) -> int:
+        """A handler number at the post for the event log (the lowest free one)."""
         server = post.free.pop() if post.free else post.next_server
         if server == post.next_server:
             post.next_server += 1
-        post.busy += 1
         return server
 
     def _start(self, req: Request, post: Post, now: float) -> None:
+        line = self._person(post)
         server = self._server(post)
         req.state = SERVING
         if req.counted:
-            w = now - req.enq
-            m = self.metrics
-            m.wait[post.kind].add(w, bin_of(w))
-            if w > 0:
-                m.waited[post.kind] += 1
-            if post.gtype >= 0:
-                m.grid_wait[post.gtype].add(w, bin_of(w))
-            elif post.kind == STREET_K and post.track >= 0:
-                m.office_wait[post.track][req.prio].add(w, bin_of(w))
+            self._picked(req, post, now)
         if self._row:
             self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
         if req.handoff is not None and post.kind == GRID_K:
@@ -769,13 +842,50 @@ class Engine:
             took = self.net.grids.handoff_handling(self._z(req))
         else:
             took = self.net.categories[req.cat].handling[post.kind](self._z(req))
-        self.metrics.busy(post.kind, post.track, now, now + took, post.gtype)
-        Call(self.env, took, (req, post, server), self._done)
+        job = Job(post, line, server, now, line.until, took)
+        req.job = job
+        self.serving[req.id] = req
+        Call(self.env, took, (req, job), self._done)
+
+    def _picked(self, req: Request, post: Post, now: float) -> None:
+        """Record the wait of a (measured) request picked up at ``post`` now."""
+        w = now - req.enq
+        m = self.metrics
+        m.wait[post.kind].add(w, req.enq)
+        if w > 0:
+            m.waited[post.kind] += 1
+        if post.gtype >= 0:
+            m.grid_wait[post.gtype].add(w, req.enq)
+        elif post.kind == STREET_K and post.track >= 0:
+            m.office_wait[post.track][req.prio].add(w, req.enq)
+
+    def _unpicked(self, req: Request, post: Post) -> None:
+        """Record a (measured) request that left ``post``'s queue without being picked up (sent up at its
+        deadline, given up on)."""
+        m = self.metrics
+        m.wait[post.kind].leave(req.enq)
+        if post.gtype >= 0:
+            m.grid_wait[post.gtype].leave(req.enq)
+        elif post.kind == STREET_K and post.track >= 0:
+            m.office_wait[post.track][req.prio].leave(req.enq)
+
+    def _end_job(self, req: Request, job: Job, now: float) -> None:
+        """The person working on ``req`` stops (done, or the resident gave up): book their time, free
+        them, and hand the post's waiting work out again."""
+        req.job = None
+        del self.serving[req.id]
+        post = job.post
+        self.metrics.work(post.kind, post.track, post.gtype, job.started, job.shift_end, now, job.took)
+        self._release(post, job.line, now)
+        post.free.append(job.server)
 
     def _done(self, ev: Any) -> None:
-        req, post, server = ev._value
-        post.busy -= 1
-        post.free.append(server)
+        req, job = ev._value
+        if req.job is not job:
+            return  # stopped earlier: the resident gave up
+        post = job.post
+        self._end_job(req, job, self.env.now)
+        server = job.server
         if req.state != CLOSED:
             if self.wrong and req.id in self.wrong and self.wrong[req.id][0] == post.idx:
                 self._wrong_department(req, post, server)
@@ -939,10 +1049,17 @@ class Engine:
         def near(other: Request) -> bool:
             return scope == "street" or other.community == req.community
 
-        found = self._take(office, lambda o: o.cat == req.cat and o.dept and near(o))
+        now = self.env.now
+        found = []
+        takes = [(office, lambda o: o.cat == req.cat and o.dept and near(o))]
         for d in depts:
-            dept = self.net.posts[d]
-            found += self._take(dept, lambda o: near(o) and o.office == req.office and not o.study)
+            takes.append((self.net.posts[d], lambda o: near(o) and o.office == req.office and not o.study))
+        for post, wanted in takes:
+            taken = self._take(post, wanted)
+            for other in taken:
+                if other.counted:
+                    self._picked(other, post, now)  # the summoned departments pick it up
+            found += taken
         return found
 
     def _take(self, post: Post, wanted: Callable[[Request], bool]) -> list[Request]:
@@ -963,17 +1080,21 @@ class Engine:
         return found
 
     def _start_summons(self, call: WhistleCall, dept: Post, now: float) -> None:
+        """A summoned department puts a person on the call, ahead of its queue: they set out now and
+        stay until the joint work is done."""
         w = self.net.whistle
         assert w is not None
+        line = self._person(dept)
         server = self._server(dept)
+        call.holds.append(Job(dept, line, server, now, line.until, 0.0))
         head = call.reqs[0]
         if self._row:
             det = self.details["whistle"]
             self._row((head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
-        Call(self.env, w.travel(self._z(head)), (call, dept, server, now), self._reported)
+        Call(self.env, w.travel(self._z(head)), (call, dept, server), self._reported)
 
     def _reported(self, ev: Any) -> None:
-        call, dept, server, started = ev._value
+        call, dept, server = ev._value
         w = self.net.whistle
         assert w is not None
         now = self.env.now
@@ -984,10 +1105,11 @@ class Engine:
         if self._row:
             det = self.details["on time" if met else "late"]
             self._row((head.id, now, REPORTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
-        call.holds.append((dept, server, started))
         call.reported += 1
         if call.reported == len(call.depts):
-            Call(self.env, w.joint(self._z(head)), call, self._whistle_done)
+            # the joint work: one session per request on the call (the head and each bundled one)
+            joint = sum(w.joint(self._z(r)) for r in call.reqs)
+            Call(self.env, joint, call, self._whistle_done)
 
     def _whistle_done(self, ev: Any) -> None:
         call: WhistleCall = ev._value
@@ -1002,20 +1124,24 @@ class Engine:
             if solved:
                 r.todo.clear()
                 self.metrics.problems_by_whistle += r.counted
-                dept, server, _ = call.holds[0]
-                self._close(r, dept, WHISTLE_O, dept.actor, server, self.details["whistle"])
+                hold = call.holds[0]
+                self._close(r, hold.post, WHISTLE_O, hold.post.actor, hold.server, self.details["whistle"])
             else:
                 r.study = True
                 if self._row:
                     det = self.details["study"]
                     self._row((r.id, now, RETURNED, call.office.idx, call.office.actor, -1, r.cat, r.prio, det))
                 self._enter(r, call.office, "the whistle did not solve it: returned for study")
-        for dept, server, started in call.holds:
-            dept.busy -= 1
-            dept.free.append(server)
-            self.metrics.busy(dept.kind, dept.track, started, now, -1)
-        for dept, _, _ in call.holds:
-            self._dispatch(dept)
+        for hold in call.holds:
+            self._end_hold(hold, now)
+        for hold in call.holds:
+            self._dispatch(hold.post)
+
+    def _end_hold(self, hold: Job, now: float) -> None:
+        dept = hold.post
+        self.metrics.work(dept.kind, dept.track, -1, hold.started, hold.shift_end, now, now - hold.started, True)
+        self._release(dept, hold.line, now)
+        dept.free.append(hold.server)
 
     # --- outcomes, deadlines, patience --------------------------------------------------------------
 
@@ -1057,7 +1183,8 @@ class Engine:
             m = self.metrics
             t = now - req.arrived
             b = bin_of(t)
-            on_time = now <= req.resp_due
+            on_time = now <= req.resp_due <= self.end_h
+            m.office_response[req.otrack][req.prio].add(t, req.arrived)
             for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.otrack][req.prio]):
                 h = g.response
                 h.counts[b] += 1
@@ -1081,6 +1208,7 @@ class Engine:
         without its problem fixed (a person settled what they could not) comes back from the resident."""
         now = self.env.now if at is None else at
         req.state = CLOSED
+        del self.live[req.id]
         self.where[req.post.kind if req.post is not None else post.kind] -= 1
         m = self.metrics
         m.leave_system(self.env.now, req.arrived)
@@ -1102,8 +1230,13 @@ class Engine:
             return
         t = now - req.arrived
         b = bin_of(t)
-        score = self.satisfaction(req, now)
-        counts_on_time = not late and req.res_due <= self.end_h
+        judged = req.res_due <= self.end_h
+        score = self.satisfaction(req, now) if fixed and judged else 0.0
+        on_time = fixed and judged and not late
+        if fixed:
+            m.office_resolution[req.otrack][req.prio].add(t, req.arrived)
+        else:
+            m.office_resolution[req.otrack][req.prio].leave(req.arrived)
         for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.otrack][req.prio]):
             g.resolved += 1
             h = g.resolution
@@ -1111,7 +1244,7 @@ class Engine:
             h.n += 1
             h.total += t
             g.satisfaction += score
-            if counts_on_time:
+            if on_time:
                 g.resolved_on_time += 1
         m.settled_at[level].add(t, b)
 
@@ -1147,9 +1280,27 @@ class Engine:
                 d = self.details["resolution"]
                 self._row((req.id, now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, d))
         if now >= req.patience_at:
-            self._abandon(req, now)
-            return
+            req.patience_at = INF
+            if self._gives_up(req):
+                self._abandon(req, now)
+                return
         self._arm(req)
+
+    def _gives_up(self, req: Request) -> bool:
+        """Whether a resident whose patience has run out gives up now. With ``patience.while =
+        "unresolved"`` they give up on anything not yet fixed; with ``"waiting"`` only on a request
+        nobody has answered, and only while it waits in a queue: if someone is handling it, they wait
+        for that, and give up if it comes back to a queue still unanswered (``impatient``)."""
+        patience = self.net.patience
+        assert patience is not None
+        if not patience.waiting_only:
+            return True
+        if req.responded >= 0:
+            return False
+        if req.state in (NOTICING, WAITING, HUMAN):
+            return True
+        req.impatient = True
+        return False
 
     def _response_check(self, req: Request, now: float) -> None:
         net = self.net
@@ -1167,6 +1318,8 @@ class Engine:
         if net.auto_escalate and below_top and req.state in (NOTICING, WAITING, HUMAN):
             if req.state == WAITING:
                 post.waiting -= 1
+            if req.counted and req.state != HUMAN:
+                self._unpicked(req, post)
             req.ver += 1
             req.handoff = None
             self.metrics.auto_escalations += req.counted
@@ -1179,13 +1332,20 @@ class Engine:
         req.next_resp = now + net.resp_len[req.prio] if net.auto_escalate and below_top else INF
 
     def _abandon(self, req: Request, now: float) -> None:
-        """The resident gives up and calls the city hotline; some will raise the matter again."""
+        """The resident gives up and calls the city hotline; some will raise the matter again. Nothing
+        more is done on the request here: it leaves every queue, and whoever was handling it stops."""
         post = req.post
         assert post is not None
         if req.state == WAITING:
             post.waiting -= 1
+        job = req.job
+        if job is not None:
+            self._end_job(req, job, now)
+        if req.counted and req.state in (NOTICING, WAITING):
+            self._unpicked(req, post)
         req.ver += 1
         req.state = CLOSED
+        del self.live[req.id]
         self.where[post.kind] -= 1
         m = self.metrics
         m.leave_system(now, req.arrived)
@@ -1200,10 +1360,16 @@ class Engine:
         if req.counted:
             m.by_priority[req.prio].abandoned += 1
             m.by_category[req.cat].abandoned += 1
+            m.by_office[req.otrack][req.prio].abandoned += 1
+            if req.responded < 0:
+                m.office_response[req.otrack][req.prio].leave(req.arrived)
+            m.office_resolution[req.otrack][req.prio].leave(req.arrived)
         patience = self.net.patience
         assert patience is not None
         if req.urep < patience.repeat_after_abandon:
             Call(self.env, patience.repeat_delay(self._z(req)), req, self._repeat)
+        if job is not None:
+            self._dispatch(job.post)
 
     # --- posts played by a person ---------------------------------------------------------------------
 
@@ -1535,14 +1701,49 @@ class Engine:
             self.end_h = self.metrics.end_h
         self._finish()
 
+    def _judge_open(self, end: float) -> None:
+        """What the requests still open at the end count for: their waits so far (censored at their age),
+        not yet answered or fixed (censored), and, where their resolution deadline has passed, the
+        satisfaction they would score if fixed at the end (an upper bound: they can only get later)."""
+        m = self.metrics
+        late_response = self.net.satisfaction[1]
+        for req in self.live.values():
+            if not req.counted:
+                continue
+            post = req.post
+            if post is not None and req.state in (NOTICING, WAITING):
+                age = end - req.enq
+                m.wait[post.kind].still_open(age)
+                if post.gtype >= 0:
+                    m.grid_wait[post.gtype].still_open(age)
+                elif post.kind == STREET_K and post.track >= 0:
+                    m.office_wait[post.track][req.prio].still_open(age)
+            age = end - req.arrived
+            if req.responded < 0:
+                m.office_response[req.otrack][req.prio].still_open(age)
+            m.office_resolution[req.otrack][req.prio].still_open(age)
+            if req.res_due <= end:
+                score = self.satisfaction(req, end)
+                if req.responded < 0 < end - req.resp_due:
+                    score *= late_response
+                for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.otrack][req.prio]):
+                    g.satisfaction += score
+
     def _finish(self) -> None:
         m = self.metrics
         end = self.end_h
         if self.sample_h and (not m.series_t or m.series_t[-1] < end) and end < INF:
             m.sample(end, self.where)
-        for wid in self.open_whistles:
-            for dept, _, started in self.whistles[wid].holds:
-                m.busy(dept.kind, dept.track, started, end, -1)
+        if end < INF:
+            for wid in self.open_whistles:
+                for hold in self.whistles[wid].holds:
+                    dept = hold.post
+                    m.work(dept.kind, dept.track, -1, hold.started, hold.shift_end, end, end - hold.started, True)
+            for req in self.serving.values():
+                job = req.job
+                assert job is not None
+                m.work(job.post.kind, job.post.track, job.post.gtype, job.started, job.shift_end, end, job.took)
+            self._judge_open(end)
         m.end_h = end
         seen: dict[int, float] = {}
         for post in self.net.posts:

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from sim.calendars import Calendar, Duty
+from sim.calendars import Calendar, Duty, allocate, deal
 from sim.distributions import Transform, exponential, scaled, transform
 from sim.errors import Problem, ScenarioError
 from sim.policies import CategoryRule, DepartmentOutcome, SettleAll, StandardTriage, Triage, settle_by
 from sim.scenario.schema import GRID_TYPES, PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario, hours_from_start
-from sim.structure import District, split_by_weight
+from sim.structure import District
 
 KINDS = ("unit", "building", "grid", "community", "street", "department", "district")
 UNIT_K, BUILDING_K, GRID_K, COMMUNITY_K, STREET_K, DEPARTMENT_K, DISTRICT_K = range(len(KINDS))
@@ -75,8 +75,27 @@ IN_UNIT_O, DEPARTMENT_O, DISTRICT_O, WHISTLE_O = 0, 6, 7, 8
 SPECIAL, URGENT, ORDINARY = range(3)
 
 
+class Line:
+    """The people of one shift of a post's rota: how many there are, how many are busy (on duty, or
+    finishing what they hold after their shift ended), and whether their shift is on now (``on``, until
+    ``until``). The shift's calendar is shared by every post of the kind."""
+
+    __slots__ = ("busy", "duty", "n", "on", "until")
+
+    def __init__(self, duty: Duty, n: int) -> None:
+        self.duty = duty
+        self.n = n
+        self.busy = 0
+        self.on = False
+        self.until = -1.0
+
+
 class Post:
     """One post: a queue per priority, a duty calendar, and the people on duty working through it.
+
+    Its people are its rota's lines (one per shift). At a shift change the people whose shift ends
+    finish what they hold (overtime) and go home; those whose shift starts take waiting work at once;
+    those whose shift goes on carry on.
 
     A grid in separate mode is a router in front of five typed posts (``router``), one per departmental
     grid; requests sent to the grid are routed to one of them.
@@ -84,9 +103,8 @@ class Post:
 
     __slots__ = (
         "actor",
-        "busy",
+        "avail",
         "cal",
-        "cap",
         "cap_until",
         "delay",
         "free",
@@ -95,6 +113,7 @@ class Post:
         "idx",
         "kind",
         "level",
+        "lines",
         "next_server",
         "node",
         "office",
@@ -114,7 +133,7 @@ class Post:
         node: str,
         kind: int,
         graph_level: int,
-        cal: Duty,
+        rota: Rota,
         actor: int,
         office: int,
         delay: tuple[Transform, Transform, Transform] | None = None,
@@ -124,7 +143,8 @@ class Post:
         self.kind = kind
         self.level = TRIAGE_LEVEL[kind]
         self.graph_level = graph_level
-        self.cal = cal
+        self.cal = rota.total
+        self.lines = tuple(Line(duty, n) for duty, n in rota.lines)
         self.actor = actor
         self.office = office
         self.delay = delay
@@ -136,11 +156,10 @@ class Post:
         self.q: tuple[deque[Any], deque[Any], deque[Any]] = (deque(), deque(), deque())
         self.summons: deque[Any] = deque()
         self.waiting = 0
-        self.busy = 0
+        self.avail = 0
         self.free: list[int] = []
         self.next_server = 0
         self.wake = float("inf")
-        self.cap = 0
         self.cap_until = -1.0
 
 
@@ -186,6 +205,7 @@ class Grids:
 @dataclass(frozen=True)
 class Patience:
     enabled: bool
+    waiting_only: bool
     by_priority: tuple[Transform, Transform, Transform]
     repeat_after_abandon: float
     repeat_after_late: float
@@ -255,17 +275,48 @@ class Network:
         return float(self.weights.sum())
 
 
-def _calendar_cache(scenario: Scenario, offset_h: float) -> Any:
-    cache: dict[tuple[int, int], Duty] = {}
+@dataclass(frozen=True)
+class Rota:
+    """A post's people: per shift of its kind's calendar, the shift's on-off calendar and how many work it;
+    and the people on duty in all."""
 
-    def get(kind: int, staff: int) -> Duty:
+    lines: tuple[tuple[Duty, int], ...]
+    total: Duty
+
+
+class Rotas:
+    """The rotas of a scenario's posts, built once per post kind and staff number; the calendars of
+    shifts and totals are shared by every post that keeps them."""
+
+    def __init__(self, scenario: Scenario, offset_h: float) -> None:
+        self.scenario = scenario
+        self.offset_h = offset_h
+        self.shifts: dict[int, tuple[Duty, ...]] = {}
+        self.totals: dict[tuple[int, tuple[int, ...]], Duty] = {}
+        self.cache: dict[tuple[int, int], Rota] = {}
+
+    def _shifts(self, kind: int) -> tuple[Duty, ...]:
+        if kind not in self.shifts:
+            spec = getattr(self.scenario.posts, KINDS[kind])
+            self.shifts[kind] = tuple(Duty(Calendar.from_counts([s], [1], self.offset_h)) for s in spec.on_duty)
+        return self.shifts[kind]
+
+    def with_counts(self, kind: int, counts: tuple[int, ...]) -> Rota:
+        key = (kind, counts)
+        if key not in self.totals:
+            spec = getattr(self.scenario.posts, KINDS[kind])
+            self.totals[key] = Duty(Calendar.from_counts(spec.on_duty, counts, self.offset_h))
+        lines = tuple((duty, n) for duty, n in zip(self._shifts(kind), counts, strict=True) if n)
+        return Rota(lines, self.totals[key])
+
+    def counts(self, kind: int, staff: int) -> tuple[int, ...]:
+        return allocate(getattr(self.scenario.posts, KINDS[kind]).on_duty, staff)
+
+    def __call__(self, kind: int, staff: int) -> Rota:
         key = (kind, staff)
-        if key not in cache:
-            spec = getattr(scenario.posts, KINDS[kind])
-            cache[key] = Duty(Calendar.from_shifts(spec.on_duty, staff, offset_h))
-        return cache[key]
-
-    return get
+        if key not in self.cache:
+            self.cache[key] = self.with_counts(kind, self.counts(kind, staff))
+        return self.cache[key]
 
 
 def build_network(scenario: Scenario, district: District) -> Network:
@@ -274,7 +325,7 @@ def build_network(scenario: Scenario, district: District) -> Network:
     g = district.graph
     start = dt.datetime.combine(scenario.clock.start, dt.time())
     offset_h = start.weekday() * 24.0
-    calendar = _calendar_cache(scenario, offset_h)
+    calendar = Rotas(scenario, offset_h)
     offices = district.offices()
     office_index = {o: i for i, o in enumerate(offices)}
     level_index = {lv: i for i, lv in enumerate(GRAPH_LEVELS)}
@@ -310,6 +361,7 @@ def build_network(scenario: Scenario, district: District) -> Network:
         posts.append(post)
         if separate and kind == GRID_K and not a.get("special"):
             post.router = tuple(_typed_grids(post, staff, posts, calendar))
+            post.lines = ()  # the grid's people work in its departmental grids
     departments = district.departments()
     for i, node in enumerate([*offices, *departments]):
         posts[index[node]].track = i
@@ -396,6 +448,7 @@ def build_network(scenario: Scenario, district: District) -> Network:
         ),
         patience=Patience(
             enabled=pa.enabled,
+            waiting_only=pa.while_ == "waiting",
             by_priority=(transform(pa.special), transform(pa.urgent), transform(pa.ordinary)),
             repeat_after_abandon=pa.repeat_after_abandon,
             repeat_after_late=pa.repeat_after_late,
@@ -408,12 +461,20 @@ def build_network(scenario: Scenario, district: District) -> Network:
     )
 
 
-def _typed_grids(base: Post, staff: int, posts: list[Post], calendar: Any) -> list[Post]:
-    """The five departmental grids behind ``base``, splitting its workers as evenly as they go."""
+def _typed_grids(base: Post, staff: int, posts: list[Post], rotas: Rotas) -> list[Post]:
+    """The five departmental grids behind ``base``: the grid team's own rota dealt out person by person
+    (``calendars.deal``), so at every minute as many people are on duty as in the merged team."""
     typed = []
-    for gtype, (name, n) in enumerate(zip(GRID_TYPES, split_by_weight(staff, [1] * len(GRID_TYPES)), strict=True)):
+    shares = deal(rotas.counts(GRID_K, staff), len(GRID_TYPES))
+    for gtype, (name, counts) in enumerate(zip(GRID_TYPES, shares, strict=True)):
         post = Post(
-            len(posts), f"{base.node}#{name}", GRID_K, base.graph_level, calendar(GRID_K, n), base.actor, base.office
+            len(posts),
+            f"{base.node}#{name}",
+            GRID_K,
+            base.graph_level,
+            rotas.with_counts(GRID_K, counts),
+            base.actor,
+            base.office,
         )
         post.parent = base.parent
         post.gtype = gtype
@@ -537,7 +598,10 @@ def _injects(scenario: Scenario, district: District, posts: list[Post], index: d
 def single_post_network(arrival_rate: float, service_rate: float, servers: int) -> Network:
     """An M/M/c queue in the engine's terms: one post, ``servers`` staff on duty around the clock,
     Poisson arrivals, exponential handling, first come first served, every request settled, no deadlines."""
-    post = Post(0, "post", STREET_K, GRAPH_LEVELS.index("street"), Duty(Calendar.always(servers)), 2, 0)
+    always = Duty(Calendar.always(servers))
+    post = Post(
+        0, "post", STREET_K, GRAPH_LEVELS.index("street"), Rota(((Duty(Calendar.always(1)), servers),), always), 2, 0
+    )
     post.track = 0
     rule = CategoryRule(settle_by=(1.0,) * len(SETTLE_LEVELS), refer_level=len(SETTLE_LEVELS), solves=1.0)
     handling = exponential(1.0 / service_rate)

@@ -101,6 +101,8 @@ class Collector:
         self.bands = {label: Band() for label in labels}
         self.hists: dict[str, np.ndarray] = {}
         self.offices: dict[str, dict[str, Running]] = {label: {} for label in labels}
+        self.judged = {label: {k.name: Running() for k in KPIS if k.judged is not None} for label in labels}
+        self.too_short: dict[str, list[dict[str, Any]]] = {}
         self.failures: list[dict[str, Any]] = []
         self.reps_done: dict[str, int] = dict.fromkeys(labels, 0)
         self.seconds = 0.0
@@ -122,6 +124,11 @@ class Collector:
         for name, value in result.kpis.items():
             if value is not None and math.isfinite(value):
                 self.stats[label][name].add(value)
+        for name, n in result.judged.items():
+            if n is not None:
+                self.judged[label][name].add(n)
+        if result.too_short:
+            self.too_short.setdefault(label, result.too_short)
         for office, level in result.offices.items():
             if level is not None:
                 self.offices[label].setdefault(office, Running()).add(level)

@@ -18,7 +18,7 @@ from sim.experiment.errors import ExperimentError
 from sim.experiment.executors import Executor, Sequential
 from sim.experiment.kpis import HEADLINE, KPI, KPIS, kpi
 from sim.experiment.replicate import Target, Task, run_replication
-from sim.experiment.stats import Running, mser5, verdict
+from sim.experiment.stats import LEVEL, Running, holm, mser5, mser5_cap, p_value, verdict
 from sim.scenario.schema import Scenario
 
 MIN_AUTO_REPS = 5
@@ -72,23 +72,15 @@ class Comparison:
         for label in self.labels:
             stats = c.stats[label]
             kpis = {k.name: _interval(stats[k.name], k) for k in KPIS}
-            scenarios.append({"name": label, "reps": c.reps_done[label], "kpis": kpis})
+            for name, n in c.judged[label].items():
+                kpis[name]["judged"] = n.mean if n.n else None
+            scenarios.append(
+                {"name": label, "reps": c.reps_done[label], "kpis": kpis, "too_short": c.too_short.get(label, [])}
+            )
         paired = []
         base = self.labels[0]
         for label in self.labels[1:]:
-            d = c.diffs[label]
-            kpis = {}
-            for k in KPIS:
-                r = d[k.name]
-                if r.n:
-                    lo, hi = r.interval()
-                    kpis[k.name] = {
-                        "diff": _num(r.mean),
-                        "ci": [_num(lo), _num(hi)],
-                        "verdict": verdict(lo, hi, k.better),
-                    }
-                else:
-                    kpis[k.name] = {"diff": None, "ci": None, "verdict": "no data"}
+            kpis = paired_differences(c.diffs[label])
             paired.append({"name": label, "vs": base, "kpis": kpis})
         return {
             "scenarios": scenarios,
@@ -99,8 +91,36 @@ class Comparison:
             "warmup_days": self.warmup_days,
             "warmup_auto": self.warmup_auto,
             "headline": self.plan.headline,
+            "multiplicity": MULTIPLICITY,
             "failures": c.failures,
         }
+
+
+MULTIPLICITY = (
+    "Holm: the verdicts of each comparison (one scenario against the first) keep the chance of any false "
+    "'better' or 'worse' among its KPIs at 5%; 'ci' is each KPI's own 95% interval"
+)
+
+
+def paired_differences(diffs: dict[str, Running], alpha: float = 1.0 - LEVEL) -> dict[str, dict[str, Any]]:
+    """Each KPI's paired difference, its own 95% interval, its p-value, the Holm-adjusted p-value over
+    the KPIs with data (one family per comparison), and the verdict that adjusted value gives."""
+    with_data = [k for k in KPIS if diffs[k.name].n]
+    adjusted = holm([p_value(diffs[k.name]) for k in with_data])
+    out: dict[str, dict[str, Any]] = {}
+    for k in KPIS:
+        out[k.name] = {"diff": None, "ci": None, "p_value": None, "p_holm": None, "verdict": "no data"}
+    for k, p_holm in zip(with_data, adjusted, strict=True):
+        r = diffs[k.name]
+        lo, hi = r.interval()
+        out[k.name] = {
+            "diff": _num(r.mean),
+            "ci": [_num(lo), _num(hi)],
+            "p_value": p_value(r),
+            "p_holm": p_holm,
+            "verdict": verdict(lo, hi, k.better, significant=p_holm <= alpha),
+        }
+    return out
 
 
 def _num(x: float) -> float | None:
@@ -120,11 +140,14 @@ def _interval(r: Running, k: KPI) -> dict[str, Any]:
 def auto_warmup(plan: Plan, days: float) -> tuple[float, dict[str, Any]]:
     """MSER-5 on the hourly backlog of one pilot replication per scenario; the longest truncation wins."""
     found = {}
+    not_steady = []
     for label, scenario in plan.scenarios:
         task = Task(label, 0, 0, scenario.model_dump(mode="python"), plan.seed, days, 0.0)
         pilot = run_replication(task)
         cut = mser5(pilot.backlog)
         found[label] = pilot.backlog_t[cut] / 24.0 if cut < len(pilot.backlog_t) else 0.0
+        if cut and cut >= mser5_cap(len(pilot.backlog)):
+            not_steady.append(label)
     chosen = math.ceil(max(found.values()) * 10) / 10
     if chosen >= days:
         raise ExperimentError(f"MSER-5 chose a warm-up of {chosen:g} days, not shorter than the run; run longer")
@@ -132,7 +155,20 @@ def auto_warmup(plan: Plan, days: float) -> tuple[float, dict[str, Any]]:
         "method": "MSER-5 on the hourly backlog of a pilot replication",
         "days": chosen,
         "by_scenario": found,
+        "not_steady": not_steady,
+        "warning": not_steady_warning(not_steady),
     }
+
+
+def not_steady_warning(labels: Sequence[str]) -> str | None:
+    """What a user must know when MSER-5 cut as much as it may: the backlog is still trending, there is
+    no steady state to measure, and the warm-up it chose is only its cap."""
+    if not labels:
+        return None
+    return (
+        f"MSER-5 cut as much as it may (half the pilot run) for {', '.join(labels)}: the backlog is still "
+        "trending, so there is no steady state to measure; the KPIs describe this run length, not the long run"
+    )
 
 
 def compare_scenarios(

@@ -18,13 +18,31 @@ class KPI:
     unit: str
     better: str  # "higher", "lower" or "neither"
     read: Callable[[dict[str, Any]], float | None]
+    judged: Callable[[dict[str, Any]], float | None] | None = None
+    """For a rate: how many requests it was judged on (its cohort), reported beside it."""
 
     def of(self, kpis: dict[str, Any]) -> float | None:
-        try:
-            value = self.read(kpis)
-        except (KeyError, TypeError, ZeroDivisionError):
-            return None
-        return None if value is None else float(value)
+        return _read(self.read, kpis)
+
+    def cohort(self, kpis: dict[str, Any]) -> float | None:
+        return None if self.judged is None else _read(self.judged, kpis)
+
+
+def _read(fn: Callable[[dict[str, Any]], float | None], kpis: dict[str, Any]) -> float | None:
+    try:
+        value = fn(kpis)
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+    return None if value is None else float(value)
+
+
+def _judged(*path: str) -> Callable[[dict[str, Any]], float]:
+    def read(k: dict[str, Any]) -> float:
+        for key in path:
+            k = k[key]
+        return float(k)  # type: ignore[arg-type]
+
+    return read
 
 
 def _share(key: str) -> Callable[[dict[str, Any]], float]:
@@ -32,9 +50,23 @@ def _share(key: str) -> Callable[[dict[str, Any]], float]:
 
 
 KPIS: tuple[KPI, ...] = (
-    KPI("response_rate", "response rate", "share", "higher", lambda k: k["response_rate"]),
-    KPI("resolution_rate", "resolution rate", "share", "higher", lambda k: k["resolution_rate"]),
-    KPI("satisfaction_rate", "satisfaction rate", "share", "higher", lambda k: k["satisfaction_rate"]),
+    KPI("response_rate", "response rate", "share", "higher", lambda k: k["response_rate"], _judged("response_judged")),
+    KPI(
+        "resolution_rate",
+        "resolution rate",
+        "share",
+        "higher",
+        lambda k: k["resolution_rate"],
+        _judged("resolution_judged"),
+    ),
+    KPI(
+        "satisfaction_rate",
+        "satisfaction rate",
+        "share",
+        "higher",
+        lambda k: k["satisfaction_rate"],
+        _judged("satisfaction_judged"),
+    ),
     KPI("resolution_time_mean_h", "resolution time, mean", "h", "lower", lambda k: k["resolution_time_h"]["mean"]),
     KPI("resolution_time_p90_h", "resolution time, p90", "h", "lower", lambda k: k["resolution_time_h"]["p90"]),
     KPI(
@@ -53,6 +85,7 @@ KPIS: tuple[KPI, ...] = (
         "share",
         "higher",
         lambda k: k["by_priority"]["special"]["response_rate"],
+        _judged("by_priority", "special", "response_judged"),
     ),
     KPI(
         "urgent_response_rate",
@@ -60,6 +93,7 @@ KPIS: tuple[KPI, ...] = (
         "share",
         "higher",
         lambda k: k["by_priority"]["urgent"]["response_rate"],
+        _judged("by_priority", "urgent", "response_judged"),
     ),
     KPI(
         "urgent_resolution_time_mean_h",
@@ -109,3 +143,8 @@ def kpi(name: str) -> KPI:
 
 def values(kpis: dict[str, Any]) -> dict[str, float | None]:
     return {k.name: k.of(kpis) for k in KPIS}
+
+
+def cohorts(kpis: dict[str, Any]) -> dict[str, float | None]:
+    """How many requests each rate was judged on."""
+    return {k.name: k.cohort(kpis) for k in KPIS if k.judged is not None}

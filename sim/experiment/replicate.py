@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine import simulate
-from sim.experiment.kpis import values
+from sim.experiment.kpis import cohorts, values
 from sim.scenario.schema import PRIORITIES, Scenario
 from sim.structure import District, build_district
 
@@ -59,6 +59,8 @@ class RepResult:
     backlog: list[int]
     hist: dict[int, int]
     offices: dict[str, float | None] = field(default_factory=dict)
+    judged: dict[str, float | None] = field(default_factory=dict)
+    too_short: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -88,10 +90,10 @@ def run_replication(task: Task) -> RepResult:
     if task.target is not None:
         t = task.target
         prio = PRIORITIES.index(t.priority) if t.priority else None
-        offices[DISTRICT_KEY] = m.service_level(None, prio, t.measure, t.hours)
+        offices[DISTRICT_KEY] = m.service_level(None, prio, t.measure, t.hours)[0]
         for i, office in enumerate(m.offices):
-            offices[office] = m.service_level(i, prio, t.measure, t.hours)
-            offices[office + PICKUP_SUFFIX] = m.service_level(i, None, "wait", PICKUP_H)
+            offices[office] = m.service_level(i, prio, t.measure, t.hours)[0]
+            offices[office + PICKUP_SUFFIX] = m.service_level(i, None, "wait", PICKUP_H)[0]
     backlog = m.backlog()
     kpis = values({**result.kpis, "target_share": offices.get(DISTRICT_KEY)})
     return RepResult(
@@ -103,5 +105,7 @@ def run_replication(task: Task) -> RepResult:
         backlog=list(backlog["open"]),
         hist={int(i): int(c) for i, c in enumerate(counts) if c},
         offices=offices,
+        judged=cohorts(result.kpis),
+        too_short=result.kpis["too_short"],
         seconds=time.perf_counter() - start,
     )

@@ -55,12 +55,38 @@ class Running:
         return self.mean - h, self.mean + h
 
 
-def verdict(lo: float, hi: float, better: str) -> str:
-    """Better, worse or no significant difference, from a paired difference's interval and which way
-    the KPI is better ("higher", "lower"; anything else only says higher or lower)."""
-    if lo <= 0 <= hi:
+def p_value(r: Running) -> float:
+    """Two-sided p-value of a paired t-test that the mean difference is zero."""
+    if r.n < 2:
+        return 1.0
+    if r.sd == 0.0:
+        return 1.0 if r.mean == 0.0 else 0.0
+    t = r.mean / (r.sd / math.sqrt(r.n))
+    return float(2.0 * stats.t.sf(abs(t), r.n - 1))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: rejecting where the adjusted value is at most alpha keeps the
+    chance of any false "better" or "worse" among the whole family at most alpha (Holm, 1979)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def verdict(lo: float, hi: float, better: str, significant: bool | None = None) -> str:
+    """Better, worse or no significant difference, from a paired difference's interval (or, when
+    ``significant`` is given, from a multiplicity-controlled test, the interval giving the direction)
+    and which way the KPI is better ("higher", "lower"; anything else only says higher or lower)."""
+    if significant is None:
+        significant = not lo <= 0 <= hi
+    if not significant:
         return "no significant difference"
-    up = lo > 0
+    up = lo + hi > 0
     if better == "higher":
         return "better" if up else "worse"
     if better == "lower":
@@ -73,7 +99,8 @@ def mser5(series: Sequence[float]) -> int:
 
     The series is averaged in batches of five; for each candidate truncation d (at most half the
     batches) MSER is the variance of what remains divided by its length, and the d with the smallest
-    value wins (White, 1997). Returns the truncation in observations of the original series.
+    value wins (White, 1997). Returns the truncation in observations of the original series. A cut at
+    the cap (``mser5_cap``) means the series did not settle: it is still trending at the end.
     """
     y = np.asarray(series, dtype=float)
     batches = len(y) // 5
@@ -87,6 +114,12 @@ def mser5(series: Sequence[float]) -> int:
         if value < best:
             best, best_d = value, d
     return best_d * 5
+
+
+def mser5_cap(length: int) -> int:
+    """The largest truncation ``mser5`` may choose for a series of ``length`` observations."""
+    batches = length // 5
+    return 0 if batches < 4 else (batches // 2) * 5
 
 
 class Band:

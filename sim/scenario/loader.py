@@ -293,6 +293,11 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
+def keys_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key a scenario file writes (a field's alias where it has one: ``while``)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
@@ -301,7 +306,7 @@ def _child(annotation: Any, segment: str | int) -> tuple[bool, Any, list[str]]:
     """Step from a type into ``segment``: (ok, child type, valid keys for a suggestion)."""
     annotation = _unwrap(annotation)
     if _is_model(annotation):
-        fields = annotation.model_fields
+        fields = keys_of(annotation)
         if isinstance(segment, str) and segment in fields:
             return True, fields[segment].annotation, []
         return False, None, list(fields)
@@ -367,7 +372,7 @@ def _problem(err: Any, layers: Sequence[Layer]) -> Problem:
     kind = err["type"]
     if kind == "extra_forbidden":
         model = model_at(loc[:-1])
-        keys = list(model.model_fields) if model else []
+        keys = list(keys_of(model)) if model else []
         return Problem(
             f"unknown key '{loc[-1]}'{_suggest(str(loc[-1]), keys)}",
             source=layer.source,

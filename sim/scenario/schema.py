@@ -401,13 +401,17 @@ class GridsSpec(Model):
 
 
 class PatienceSpec(Model):
-    """Residents' patience: a request unresolved after its patience time is abandoned to the city hotline.
+    """Residents' patience: a resident whose request is still unanswered (``while = "waiting"``) or
+    unresolved (``while = "unresolved"``) after their patience time abandons it to the city hotline.
 
     A share of abandoned requests, and of those resolved after their deadline, come back later as
     repeat requests.
     """
 
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
     enabled: Bool
+    while_: Literal["waiting", "unresolved"] = Field(alias="while")
     special: Dist
     urgent: Dist
     ordinary: Dist
