@@ -184,20 +184,23 @@ class OfficeLoad:
 PILOT_STAFF = 200
 
 
-def measure_loads(scenario: Scenario, days: float, seed: int) -> tuple[list[OfficeLoad], float]:
-    """Each office's demand (requests picked up per hour) from one pilot run in which every office has
+def measure_loads(
+    scenario: Scenario, days: float, seed: int, offices: tuple[str, ...] = ()
+) -> tuple[list[OfficeLoad], float]:
+    """Each office's demand (requests reaching it per hour) from one pilot run in which every office has
     ``PILOT_STAFF`` staff, so that what is measured is the demand and not what a short-staffed office
-    manages to pick up; and the service rate per person (per hour)."""
+    manages to pick up; and the service rate per person (per hour). With ``offices``, only those."""
     from sim.engine import simulate
+    from sim.experiment.replicate import district_for
 
-    generous = {oid: PILOT_STAFF for oid in [*scenario.streets, *scenario.towns]}
-    result = simulate(with_staff(scenario, generous), days=days, seed=seed)
+    generous = with_staff(scenario, {oid: PILOT_STAFF for oid in [*scenario.streets, *scenario.towns]})
+    result = simulate(generous, days=days, seed=seed, district=district_for(generous, offices))
     m = result.metrics
-    offices = {**scenario.streets, **scenario.towns}
+    specs = {**scenario.streets, **scenario.towns}
     loads = []
     for i, office in enumerate(m.offices):
         n = sum(w.done.n + w.left + w.open.n for w in m.office_wait[i])
-        loads.append(OfficeLoad(office, offices[office].residents, n / (days * 24.0)))
+        loads.append(OfficeLoad(office, specs[office].residents, n / (days * 24.0)))
     return loads, 1.0 / scenario.posts.street.handling.mean_h
 
 
@@ -234,6 +237,23 @@ class ErlangWeek:
             else:
                 lo = mid
         return hi
+
+
+MET_SURELY, MET_ON_MEAN, NOT_MET = "met with 95% confidence", "met on the mean only", "not met"
+
+
+def meets(result: dict[str, Any] | None, share: float) -> bool:
+    return result is not None and result.get("mean") is not None and result["mean"] >= share
+
+
+def verdict_of(result: dict[str, Any] | None, share: float) -> str:
+    """How sure a staffing answer is: the share's whole 95% interval at or above the target, only its
+    mean, or not even that."""
+    if not meets(result, share):
+        return NOT_MET
+    assert result is not None
+    ci = result.get("ci")
+    return MET_SURELY if ci and ci[0] is not None and ci[0] >= share else MET_ON_MEAN
 
 
 def with_staff(scenario: Scenario, staff: dict[str, int]) -> Scenario:
@@ -343,22 +363,31 @@ def staff_answer(
     executor: Any = None,
     progress: Callable[[str, int, int], None] | None = None,
     keep_rows: bool = False,
+    offices: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Answer a staffing question for every street and town office; see the module notes."""
+    """Answer a staffing question for every street and town office, or only for ``offices`` (then only
+    their areas and the departments are simulated; see ``District.restricted``); see the module notes."""
     from sim.experiment.compare import Plan, compare_scenarios
     from sim.experiment.replicate import DISTRICT_KEY, Target
     from sim.experiment.replicate import PICKUP_SUFFIX as PICKUP
 
     if not scenario.streets and not scenario.towns:
         raise StaffingError("the scenario has no street or town offices to staff")
+    named = tuple(dict.fromkeys(offices))
+    known = [*scenario.streets, *scenario.towns]
+    unknown = [o for o in named if o not in known]
+    if unknown:
+        raise StaffingError(f"--office: no street or town office {', '.join(unknown)} (known: {', '.join(known)})")
     task_target = Target(target.priority, target.measure, target.hours)
-    loads, mu = measure_loads(scenario, min(days, 7.0), seed)
+    loads, mu = measure_loads(scenario, min(days, 7.0), seed, named)
     cap = max(200, 4 * max(load.residents // 1000 for load in loads))
     week = ErlangWeek(scenario, mu, target.hours)
     rows: list[list[Any]] = []
 
     def simulate_split(splits: list[tuple[str, dict[str, int]]], stage: str) -> Any:
-        plan = Plan([(label, with_staff(scenario, s)) for label, s in splits], reps=reps, days=days, seed=seed)
+        plan = Plan(
+            [(label, with_staff(scenario, s)) for label, s in splits], reps=reps, days=days, seed=seed, offices=named
+        )
         comparison = compare_scenarios(
             plan,
             executor,
@@ -391,11 +420,12 @@ def staff_answer(
                 result["pickup_15min"] = level(comparison, label, search.office + PICKUP)["mean"]
                 search.record(search.candidate, result, target.share)
         chosen = {o: s.answer for o, s in searches.items()}
-        final = simulate_split([("chosen", chosen)], "confirm")
+        final = simulate_split([("chosen", chosen)], "district at the answers")
         offices_out = []
         for load in loads:
             search = searches[load.office]
             staff_now = base[load.office].staff
+            at_staff = search.seen.get(search.answer)  # from the very replications the search decided on
             offices_out.append(
                 {
                     "office": load.office,
@@ -403,10 +433,10 @@ def staff_answer(
                     "current_staff": staff_now if staff_now is not None else scenario.staffing.per_office,
                     "erlang_c_guess": search.guess,
                     "staff": search.good,
-                    "met": search.good is not None,
+                    "met": search.good is not None and meets(at_staff, target.share),
+                    "verdict": verdict_of(at_staff, target.share) if search.good is not None else NOT_MET,
                     "limited_elsewhere": search.good is None,
-                    # both from the very replications the search decided on
-                    "at_staff": search.seen.get(search.answer),
+                    "at_staff": at_staff,
                     "at_one_fewer": search.seen.get(search.answer - 1),
                     "tried": {str(k): v["mean"] for k, v in sorted(search.seen.items())},
                 }
@@ -416,6 +446,7 @@ def staff_answer(
             "reps": reps,
             "days": days,
             "seed": seed,
+            "simulated": list(named) or "the whole district",
             "offices": offices_out,
             "district_at_chosen": level(final, "chosen", DISTRICT_KEY),
             "rows": rows,

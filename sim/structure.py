@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -158,6 +158,30 @@ class District:
     def walk(self, node: str = DISTRICT) -> Iterator[str]:
         """Depth-first, parents before children, children in build order."""
         return iter(nx.dfs_preorder_nodes(self.graph, node))
+
+    def restricted(self, offices: Sequence[str]) -> District:
+        """The district with only ``offices`` (street or town ids) below it, every department kept: what a
+        question about those offices needs simulated. The departments' staff are scaled to the share of
+        the district's residents those offices serve (at least one each), so each department sees about
+        the load per person it sees in the whole district; the nodes of the offices' areas are the very
+        nodes of the whole district."""
+        known = self.offices()
+        unknown = [o for o in offices if o not in known]
+        if unknown:
+            raise StructureError(f"no street or town office {', '.join(unknown)} (known: {', '.join(known)})")
+        keep = {DISTRICT, *self.departments()}
+        for office in offices:
+            keep |= self.jurisdiction(office)
+        graph = self.graph.subgraph(keep).copy()
+        total = int(self.graph.nodes[DISTRICT].get("residents", 0)) or 1
+        served = sum(int(self.graph.nodes[o].get("residents", 0)) for o in offices)
+        for dept in self.departments():
+            attrs = graph.nodes[dept]
+            if "staff" in attrs:
+                attrs["staff"] = max(1, round(int(attrs["staff"]) * served / total))
+        for key in ("households", "residents"):
+            graph.nodes[DISTRICT][key] = sum(int(graph.nodes[o].get(key, 0)) for o in offices)
+        return District(graph, self.seed)
 
 
 def build_district(scenario: Scenario) -> District:

@@ -38,11 +38,37 @@ def test_run_json_has_the_documented_keys(cli):
     assert len(k["backlog"]["open"]) == 24 + 1
 
 
+def test_every_rate_in_json_has_its_cohort_beside_it(cli):
+    result = cli("run", FILE, "--days", "2", "--json")
+    k = json.loads(result.out)
+    slices = [k, *k["by_priority"].values(), *k["by_category"].values()]
+    for g in slices:
+        for rate in ("response", "resolution", "satisfaction"):
+            judged = g[f"{rate}_judged"]
+            assert isinstance(judged, int) and 0 <= judged <= g["requests"]
+            assert (g[f"{rate}_rate"] is None) == (judged == 0)
+    # two days judge no urgent or ordinary request's resolution, and say so
+    assert {(t["priority"], t["rate"]) for t in k["too_short"]} == {
+        ("urgent", "resolution"),
+        ("ordinary", "resolution"),
+    }
+    assert k["by_priority"]["ordinary"]["resolution_rate"] is None
+    result = cli("run", FILE, "--days", "2")
+    assert "warning: the resolution and satisfaction rates judge no urgent (72 h) and ordinary (168 h)" in result.err
+
+
 def test_run_tables_and_events(cli, tmp_path):
     path = tmp_path / "out" / "week.parquet"
     result = cli("run", FILE, "--days", "0.5", "--events", str(path))
     assert result.code == 0, result.err
-    for text in ("By priority", "Where requests were resolved", "Posts: waiting", "event log"):
+    for text in (
+        "The three rates",
+        "By priority",
+        "Where requests were resolved",
+        "Waiting for pickup",
+        "Staff time",
+        "event log",
+    ):
         assert text in result.out
     assert len(read_events(path)) > 1000
     assert not list(path.parent.glob(".*.part"))

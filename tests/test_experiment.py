@@ -217,14 +217,17 @@ def test_compare_cli_json_and_files(cli, small_files, tmp_path):
     base, more = small_files
     out = tmp_path / "out"
     result = cli(
-        "compare", str(base), str(more), "--reps", "3", "--days", "2", "--workers", "1", "--json", "--out", str(out)
+        "compare", str(base), str(more), "--reps", "5", "--days", "2", "--workers", "1", "--json", "--out", str(out)
     )
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert set(data) >= {"scenarios", "paired", "reps", "seed"}
     assert [s["name"] for s in data["scenarios"]] == ["Small 3", "Small 30"]
     kpi = data["scenarios"][0]["kpis"]["response_rate"]
-    assert set(kpi) == {"mean", "ci"} and kpi["ci"][0] <= kpi["mean"] <= kpi["ci"][1]
+    assert set(kpi) == {"mean", "ci", "judged"} and kpi["ci"][0] <= kpi["mean"] <= kpi["ci"][1]
+    assert kpi["judged"] > 0  # the requests whose response deadline fell inside the run, per replication
+    assert "Holm" in data["multiplicity"]
+    assert {"p_value", "p_holm", "verdict"} <= set(data["paired"][0]["kpis"]["response_rate"])
     paired = data["paired"][0]
     assert paired["name"] == "Small 30" and paired["vs"] == "Small 3"
     wait = paired["kpis"]["street_wait_mean_h"]
@@ -234,7 +237,7 @@ def test_compare_cli_json_and_files(cli, small_files, tmp_path):
     rows = pd.read_csv(out / "results.csv")
     assert list(rows.columns) == ["scenario", "replication", "kpi", "value"]
     assert rows.groupby(["scenario", "replication"]).size().nunique() == 1
-    assert len(rows) == 2 * 3 * rows["kpi"].nunique()
+    assert len(rows) == 2 * 5 * rows["kpi"].nunique()
     assert pd.read_parquet(out / "results.parquet").shape == rows.shape
     assert "paired differences" in (out / "report.md").read_text(encoding="utf-8")
 
@@ -364,6 +367,42 @@ def test_staff_without_a_pool_finds_the_smallest_number(cli, small_files):
     s1 = next(o for o in answer["offices"] if o["office"] == "S1")
     s2 = next(o for o in answer["offices"] if o["office"] == "S2")
     assert s1["staff"] >= s2["staff"]  # twice the residents never needs fewer staff
+    for o in answer["offices"]:
+        # one set of numbers: what is reported at the answer is what the search decided on
+        at = o["at_staff"]
+        assert o["met"] == (at is not None and at["mean"] >= 0.85)
+        assert (
+            at is None
+            or at["mean"] == o["tried"][str(o["staff"] if o["staff"] is not None else max(map(int, o["tried"])))]
+        )
+        sure = at is not None and at["ci"][0] >= 0.85
+        expected = "met with 95% confidence" if o["met"] and sure else "met on the mean only" if o["met"] else "not met"
+        assert o["verdict"] == expected
+
+
+def test_staff_for_one_office_simulates_only_its_area(cli, small_files):
+    base, _ = small_files
+    result = cli(
+        "staff", str(base), "--target", "all.wait<=1h@0.85", "--office", "S2", "--reps", "2", "--days", "3", "--json"
+    )
+    assert result.code == 0, result.err
+    answer = json.loads(result.out)
+    assert [o["office"] for o in answer["offices"]] == ["S2"] and answer["simulated"] == ["S2"]
+    bad = cli("staff", str(base), "--target", "all.wait<=1h@0.85", "--office", "S9")
+    assert bad.code == 2 and "no street or town office S9" in bad.err and bad.err.count("\n") == 1
+
+
+def test_a_restricted_district_keeps_the_offices_nodes_and_scales_the_departments():
+    from sim.structure import build_district
+
+    whole = build_district(small())
+    part = whole.restricted(["S2"])
+    assert part.offices() == ["S2"] and part.departments() == whole.departments()
+    assert set(part.jurisdiction("S2")) == set(whole.jurisdiction("S2"))
+    share = whole.node("S2")["residents"] / whole.node("district")["residents"]
+    for dept in whole.departments():
+        assert part.node(dept)["staff"] == max(1, round(whole.node(dept)["staff"] * share))
+    assert part.node("district")["residents"] == whole.node("S2")["residents"]
 
 
 def test_staff_with_a_pool_compares_three_splits(cli, small_files):

@@ -41,6 +41,11 @@ def fail(exc: MicrogovError) -> NoReturn:
     raise SystemExit(exc.exit_code)
 
 
+def warn(text: str) -> None:
+    """One ``warning:`` line on stderr (never wrapped: scripts read it whole)."""
+    err.print(f"[yellow]warning:[/] {text}", soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli.common import JsonOption, SetOption, err, out, print_json, table
+from sim.cli.common import JsonOption, SetOption, err, out, print_json, table, warn
 from sim.cli.progress import progress_bar
 from sim.experiment.errors import ExperimentError
 from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS
@@ -134,7 +134,7 @@ def print_comparison(summary: dict[str, Any]) -> None:
     )
     for s in summary["scenarios"]:
         for line in too_short_lines(s.get("too_short", [])):
-            err.print(f"[yellow]warning:[/] {s['name']}: {line}")
+            warn(f"{s['name']}: {line}")
     for p in summary["paired"]:
         d = table(
             f"{p['name']} against {p['vs']}: paired differences",
@@ -155,7 +155,7 @@ def print_comparison(summary: dict[str, Any]) -> None:
     if auto:
         out.print(f"[dim]warm-up chosen by {auto['method']}: {summary['warmup_days']:g} days[/]")
         if auto.get("warning"):
-            err.print(f"[yellow]warning:[/] {auto['warning']}")
+            warn(auto["warning"])
 
 
 def _failures(summary: dict[str, Any]) -> None:
@@ -365,6 +365,15 @@ def staff(
         str, typer.Option("--target", "-t", help="PRIORITY.MEASURE<=TIME@SHARE, e.g. urgent.response<=2h@0.90.")
     ],
     pool: Annotated[int | None, typer.Option("--pool", help="Split this many staff across the offices.", min=1)] = None,
+    office: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--office",
+            metavar="ID",
+            help="Answer for this street or town office only (repeatable): only its area and the departments "
+            "are simulated, the departments' staff scaled to the residents it serves.",
+        ),
+    ] = None,
     reps: Annotated[int, typer.Option("--reps", "-r", help="Replications per simulated staffing.", min=2)] = 5,
     days: Annotated[float, typer.Option("--days", "-d", help="Simulated days per replication.", min=1)] = 14.0,
     seed: SeedOption = 0,
@@ -382,9 +391,12 @@ def staff(
     split and the split by population.
 
     Measures: response and resolution (from arrival, for requests raised in the office's area), wait
-    (waiting for pickup at the office).
+    (waiting for pickup at the office). Each number comes with the share at it and at one fewer, from the
+    replications the search decided on, and a verdict: met with 95% confidence, met on the mean only, or
+    not met.
 
     [dim]Examples:
+      microgov staff scenarios/haigang-2019.toml --target "all.wait<=1h@0.90" --office S1
       microgov staff scenarios/haigang-2019.toml --target "all.wait<=1h@0.90"
       microgov staff scenarios/haigang-2020.toml --target "urgent.response<=2h@0.80" --pool 601[/]
     """
@@ -403,6 +415,7 @@ def staff(
             seed=seed,
             executor=executor,
             progress=lambda stage, done, total: update(done, total),
+            offices=office or (),
         )
     answer.pop("rows", None)
     if as_json:
@@ -430,9 +443,11 @@ def _print_staff(answer: dict[str, Any]) -> None:
         "needed",
         "share there",
         "one fewer",
+        "verdict",
     )
     for o in answer["offices"]:
-        needed = str(o["staff"]) if o["met"] else "[red]not reached[/]"
+        needed = str(o["staff"]) if o["staff"] is not None else "[red]not reached[/]"
+        colour = {"met with 95% confidence": "green", "not met": "red"}.get(o["verdict"], "yellow")
         t.add_row(
             o["office"],
             f"{o['residents']:,}",
@@ -441,9 +456,15 @@ def _print_staff(answer: dict[str, Any]) -> None:
             needed,
             _share(o["at_staff"]),
             _share(o["at_one_fewer"]),
+            f"[{colour}]{o['verdict']}[/]",
         )
     out.print(t)
-    out.print(f"district-wide at these numbers: {_share(answer['district_at_chosen'])}")
+    where = "the whole district" if answer["simulated"] == "the whole district" else ", ".join(answer["simulated"])
+    out.print(f"all requests of {where} at these numbers: {_share(answer['district_at_chosen'])}")
+    out.print(
+        '[dim]"share there" and "one fewer" come from the replications the search decided on; the verdict '
+        "says whether the whole 95% interval meets the target or only its mean.[/]"
+    )
     limited = [o["office"] for o in answer["offices"] if not o["met"]]
     if limited:
         out.print(

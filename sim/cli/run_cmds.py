@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli.common import JsonOption, ScenarioArg, SetOption, err, out, print_json, table
+from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, print_json, table, warn
 from sim.cli.progress import progress_bar
 from sim.metrics import too_short_lines
 from sim.scenario import load_scenario
@@ -106,7 +106,7 @@ def print_kpis(k: dict[str, Any]) -> None:
         "their deadline at the end count neither way.[/]"
     )
     for line in too_short_lines(k["too_short"]):
-        err.print(f"[yellow]warning:[/] {line}")
+        warn(line)
 
     prio = table(
         "By priority (times in hours)",

@@ -49,6 +49,8 @@ class Plan:
     seed: int = 0
     warmup_days: float | str | None = None
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    offices: tuple[str, ...] = ()
+    """Simulate only these street or town offices' areas, with the departments (empty: everything)."""
 
 
 @dataclass
@@ -142,7 +144,7 @@ def auto_warmup(plan: Plan, days: float) -> tuple[float, dict[str, Any]]:
     found = {}
     not_steady = []
     for label, scenario in plan.scenarios:
-        task = Task(label, 0, 0, scenario.model_dump(mode="python"), plan.seed, days, 0.0)
+        task = Task(label, 0, 0, scenario.model_dump(mode="python"), plan.seed, days, 0.0, None, plan.offices)
         pilot = run_replication(task)
         cut = mser5(pilot.backlog)
         found[label] = pilot.backlog_t[cut] / 24.0 if cut < len(pilot.backlog_t) else 0.0
@@ -205,7 +207,7 @@ def compare_scenarios(
     try:
         while True:
             tasks = [
-                Task(label, i, rep, docs[label], plan.seed, days, warmup, target)
+                Task(label, i, rep, docs[label], plan.seed, days, warmup, target, plan.offices)
                 for rep in range(done, goal)
                 for i, label in enumerate(labels)
             ]

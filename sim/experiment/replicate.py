@@ -47,6 +47,8 @@ class Task:
     days: float
     warmup_days: float
     target: Target | None = None
+    offices: tuple[str, ...] = ()
+    """Simulate only these offices' areas (and the departments): see ``District.restricted``."""
 
 
 @dataclass
@@ -64,13 +66,15 @@ class RepResult:
     seconds: float = 0.0
 
 
-def district_for(scenario: Scenario) -> District:
+def district_for(scenario: Scenario, offices: tuple[str, ...] = ()) -> District:
     key = json.dumps({k: scenario.model_dump(mode="json")[k] for k in STRUCTURE_FIELDS}, sort_keys=True)
+    key += "|" + ",".join(offices)
     district = _DISTRICTS.get(key)
     if district is None:
         if len(_DISTRICTS) >= 8:
             _DISTRICTS.pop(next(iter(_DISTRICTS)))
-        district = _DISTRICTS[key] = build_district(scenario)
+        whole = district_for(scenario) if offices else build_district(scenario)
+        district = _DISTRICTS[key] = whole.restricted(offices) if offices else whole
     return district
 
 
@@ -80,7 +84,11 @@ def run_replication(task: Task) -> RepResult:
     scenario = Scenario.model_validate(task.doc)
     seed = np.random.SeedSequence(task.seed, spawn_key=(task.rep,))
     result = simulate(
-        scenario, seed=seed, days=task.days, warmup_days=task.warmup_days, district=district_for(scenario)
+        scenario,
+        seed=seed,
+        days=task.days,
+        warmup_days=task.warmup_days,
+        district=district_for(scenario, task.offices),
     )
     m = result.metrics
     counts = np.zeros(0, dtype=np.int64)
