@@ -7,11 +7,13 @@ exit status 2; they never show a traceback. Other packages (the console) add com
 
 from __future__ import annotations
 
+import errno
 import inspect
 import sys
 from importlib.metadata import entry_points
 
 import typer
+from typer import _click as click
 
 from sim.cli import common
 from sim.errors import MicrogovError
@@ -71,9 +73,38 @@ def _reflow(typer_app: typer.Typer) -> None:
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     try:
-        app(args=argv, prog_name="microgov")
+        code = app(args=argv, prog_name="microgov", standalone_mode=False)
     except MicrogovError as exc:
         common.fail(exc)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # a command given without anything: its help, as a reminder of what it needs
+        sys.stderr.write(exc.format_message() + "\n")
+        sys.exit(2)
+    except click.exceptions.UsageError as exc:
+        _usage(exc)
+    except click.exceptions.ClickException as exc:  # a file Click could not open, and the like
+        common.usage_error(exc.format_message(), None, "microgov")
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing more to say
+            sys.exit(1)
+        where = f"{exc.filename}: " if exc.filename else ""
+        common.fail(common.OptionError(f"{where}{exc.strerror or exc}"))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage(exc: click.exceptions.UsageError) -> None:
+    command = exc.ctx.command_path if exc.ctx is not None else "microgov"
+    hint = None
+    message = exc.format_message()
+    param = getattr(exc, "param", None)
+    if type(exc) is click.exceptions.BadParameter and param is not None:
+        option = [o for o in param.opts if o.startswith("--")]
+        hint = option[0] if option and param.param_type_name == "option" else (param.metavar or param.name or "")
+        message = exc.message
+    common.usage_error(message, hint, command)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sim.experiment.errors import ExperimentError
+from sim.experiment.errors import ExperimentError, ScenarioFailed
 from sim.experiment.replicate import RepResult, Task, run_replication
 
 ATTEMPTS = 2
@@ -26,10 +26,14 @@ ATTEMPTS = 2
 
 @dataclass
 class Outcome:
+    """A task's result, or the error of its last attempt; ``fatal`` when its scenario cannot be run at all
+    (no attempt will do better, and the experiment stops)."""
+
     task: Task
     result: RepResult | None
     error: str | None
     attempts: int
+    fatal: bool = False
 
 
 def _describe(exc: BaseException) -> str:
@@ -65,10 +69,15 @@ class Sequential(Executor):
             error = None
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    yield Outcome(task, run_replication(task), None, attempt)
+                    result = run_replication(task)
+                except ScenarioFailed as exc:
+                    yield Outcome(task, None, str(exc), attempt, fatal=True)
                     break
                 except Exception as exc:  # reported, never raised past the harness
                     error = _describe(exc)
+                else:
+                    yield Outcome(task, result, None, attempt)
+                    break
             else:
                 yield Outcome(task, None, error, ATTEMPTS)
 
@@ -130,6 +139,9 @@ class LocalPool(Executor):
                     broken = _describe(exc)
                     pending[future] = (task, attempt)
                     break
+                except ScenarioFailed as exc:
+                    yield Outcome(task, None, str(exc), attempt, fatal=True)
+                    continue
                 except Exception as exc:
                     error = _describe(exc)
                 if attempt < ATTEMPTS:
@@ -183,7 +195,11 @@ class DaskCluster(Executor):
             if future.status == "finished":
                 yield Outcome(task, future.result(), None, attempt)
                 continue
-            error = _describe(future.exception())
+            failure = future.exception()
+            if isinstance(failure, ScenarioFailed):
+                yield Outcome(task, None, str(failure), attempt, fatal=True)
+                continue
+            error = _describe(failure)
             if attempt < ATTEMPTS:
                 retry = self.client.submit(run_replication, task, pure=False)
                 attempts[retry.key] = (task, attempt + 1)
