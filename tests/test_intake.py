@@ -299,13 +299,31 @@ def test_options_and_stores_that_cannot_be_used(cli, db: Path, tmp_path: Path):
 def test_duplicates_are_skipped_and_counted(store: Store):
     first = intake(store, DATA / "twice.jsonl")
     assert (first.reading.read, first.added, first.duplicates) == (3, 2, 1)  # d-1 twice in the file
-    d1 = store.find("twice", "d-1")
-    assert d1 is not None and d1.text == ""  # the first of the two counts
     again = intake(store, DATA / "twice.jsonl")
     assert (again.added, again.duplicates) == (0, 3)
     elsewhere = intake(store, DATA / "twice.jsonl", source="hotline")
     assert (elsewhere.added, elsewhere.duplicates) == (2, 1)
     assert store.count() == 4
+
+
+def test_one_id_for_two_different_requests_is_a_bad_record(store: Store, tmp_path: Path):
+    d1 = '{"source_id": "d-1", "created": "2020-06-01T08:00:00", "category": "noise", "post": "S1"}\n'
+    other = '{"source_id": "d-1", "created": "2020-06-01T10:00:00", "category": "noise", "post": "S1"}\n'
+    path = tmp_path / "calls.jsonl"
+    path.write_text(d1 + other, encoding="utf-8")
+    with pytest.raises(BadRecords) as refused:
+        intake(store, path)
+    assert refused.value.listing() == [
+        f"{path}:2: source_id: 'd-1': line 1 has it with other content (there: created_at '2020-06-01T08:00:00'); "
+        "give each request its own id"
+    ]
+    path.write_text(d1, encoding="utf-8")
+    assert intake(store, path).added == 1
+    path.write_text(other, encoding="utf-8")  # the same id again later, for another request
+    with pytest.raises(BadRecords) as refused:
+        intake(store, path)
+    assert "the store has it with other content" in refused.value.listing()[0]
+    assert store.count() == 1
 
 
 # --- the loaders on any text ---------------------------------------------------------------------------------
