@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.eventlog import read_events, read_metadata
-from sim.realdata import import_log, read_trace
+from sim.realdata import RealDataError, import_log, read_trace
 from sim.realdata.export import iter_cases
 from sim.realdata.fit import Durations, fit_handling, fit_trace
 from sim.realdata.importer import SKIP_REASONS
@@ -231,15 +231,21 @@ cells = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_ca
     )
 )
 def test_any_rows_are_kept_or_counted(tmp_path, rows):
-    """Whatever the cells hold, every row read is either kept or counted under one reason."""
+    """Whatever the cells hold, every row read is either kept or counted under one reason; an import that
+    would keep none is an error that writes nothing."""
     path = tmp_path / "random.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "opened", "closed", "type"])
         w.writerows(rows)
     out = tmp_path / "random.parquet"
+    out.unlink(missing_ok=True)
     mapping = {"source_id": "id", "created": "opened", "closed": "closed", "category": "type"}
-    report = import_log(path, "csv", out, mapping=mapping)
+    try:
+        report = import_log(path, "csv", out, mapping=mapping)
+    except RealDataError as exc:
+        assert "nothing was written" in str(exc) and not out.exists()
+        return
     assert report.rows_read == report.rows_kept + report.rows_skipped
     assert report.rows_kept == len(read_trace(out).frame)
 

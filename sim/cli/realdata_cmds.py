@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sim.cli.common import JsonOption, out, print_json, table
+from sim.cli.common import JsonOption, out, output_path, print_json, table, whole
 from sim.cli.progress import progress_bar
 
 
@@ -35,6 +35,25 @@ def import_(
             help="strptime format of the timestamps, or 'iso' (default: %m/%d/%Y %I:%M:%S %p; ISO for open311).",
         ),
     ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            metavar="ZONE",
+            help="Turn times stamped in UTC (an offset such as Z or +00:00; without one, UTC is assumed) into this "
+            "zone's wall-clock time, e.g. America/New_York (default: keep the wall-clock time as written).",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            metavar="CHAR",
+            help="What separates a CSV's fields: ; or tab (default: a comma).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read a real request log and write it as a trace: one row per request with source_id, created,
@@ -51,10 +70,23 @@ def import_(
       microgov import out/week.json --format open311 --out out/week-trace.parquet[/]
     """
     from sim.realdata import import_log, parse_map
+    from sim.realdata.importer import parse_delimiter, time_spec
 
     columns = parse_map(mapping or [])
+    time_spec(time_format, tz)
+    parse_delimiter(delimiter)
+    output_path(trace_out, "--out", [file])
     with progress_bar(f"importing {file.name}") as update:
-        report = import_log(file, fmt, trace_out, mapping=columns, time_format=time_format, progress=update)
+        report = import_log(
+            file,
+            fmt,
+            trace_out,
+            mapping=columns,
+            time_format=time_format,
+            tz=tz,
+            delimiter=delimiter,
+            progress=update,
+        )
     data = report.as_dict()
     if as_json:
         print_json(data)
@@ -103,14 +135,24 @@ def fit(
     ] = None,
     residents: Annotated[
         int | None,
-        typer.Option("--residents", help="Population the trace covers: sets requests_per_resident_year.", min=1),
+        typer.Option(
+            "--residents",
+            help="Population the trace covers: sets requests_per_resident_year.",
+            parser=whole("residents", ge=1, le=10**10),
+            show_default=False,
+        ),
     ] = None,
     channels: Annotated[
         list[str] | None,
         typer.Option("--channel", help="Fit only requests from this channel; repeatable.", show_default=False),
     ] = None,
     min_cases: Annotated[
-        int, typer.Option("--min-cases", help="Fewest requests for a group's own handling-time fit.", min=2)
+        int,
+        typer.Option(
+            "--min-cases",
+            help="Fewest requests for a group's own handling-time fit.",
+            parser=whole("requests", ge=2, le=10**9),
+        ),
     ] = 50,
     as_json: JsonOption = False,
 ) -> None:
@@ -119,13 +161,14 @@ def fit(
     on-time shares against the due dates. A scenario uses it with [bold]extends[/].
 
     [dim]Examples:
-      microgov fit out/boston.parquet --out scenarios/boston-fit.toml --residents 650000
+      microgov fit out/boston.parquet --out out/boston-fit.toml --residents 650000
       microgov fit out/boston.parquet --out out/residents.toml --channel "Constituent Call" \\
         --channel "Citizens Connect App" --channel "Self Service" --json[/]
     """
     from sim.realdata import fit_trace, read_trace, write_fragment
     from sim.scenario import load_scenario, scenario_from_dict
 
+    output_path(fragment_out, "--out", [trace, *([scenario_file] if scenario_file else [])])
     scenario = load_scenario(scenario_file) if scenario_file else scenario_from_dict({})
     with progress_bar(f"fitting {trace.name}") as update:
         result = fit_trace(
@@ -234,6 +277,7 @@ def export(
     """
     from sim.realdata import export_events
 
+    output_path(dest, "OUT", [events])
     with progress_bar(f"exporting {events.name}") as update:
         summary = export_events(events, target, dest, progress=update)
     if as_json:
