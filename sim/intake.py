@@ -66,6 +66,14 @@ LONGEST_DEADLINE = dt.timedelta(hours=100_000)
 
 _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _plain(text: str) -> bool:
+    """Text that is an id or a name: no control characters, no lone surrogates (undecodable bytes)."""
+    return not _CONTROL.search(text)
+
+
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 #: Records as read: the line each starts on, and its fields or why it cannot be read at all.
 Raw = list[tuple[int, dict[str, Any] | str]]
@@ -197,9 +205,16 @@ def read_requests(
     """Read and check every record of ``path`` against the district and scenario loaded in ``store``."""
     path = Path(path)
     fmt = file_format(path, fmt)
+    given = source is not None
     source = path.stem if source is None else source.strip()
     if not source:
         raise IntakeError("--source: blank; a source names where the records come from")
+    if not _plain(source) or len(source) > FIELD_LIMIT:
+        what = f"--source {_quote(source)}" if given else f"{path}: the file's name as the source"
+        raise IntakeError(
+            f"{what}: a source is a name of at most {FIELD_LIMIT} characters, without control characters or "
+            "bytes that are not UTF-8" + ("" if given else "; give --source NAME")
+        )
     checker = _Checker(store, post, source, fmt)
     text = read_text(path)
     if fmt == "csv":
@@ -504,7 +519,7 @@ class _Checker:
     def level(self, node: str) -> str | None:
         """The post's level, None unless ``node`` is exactly a post's id."""
         if node not in self.known_posts:
-            row = self.store.post(node) if len(node) <= FIELD_LIMIT else None
+            row = self.store.post(node) if len(node) <= FIELD_LIMIT and _plain(node) else None
             self.known_posts[node] = str(row["level"]) if row is not None and row["id"] == node else None
         return self.known_posts[node]
 

@@ -150,6 +150,17 @@ def load_corpus(path: Path = CORPUS) -> tuple[list[tuple[str, ...]], list[Case]]
     return setup, cases
 
 
+def setup_for(setup: Sequence[Sequence[str]], cases: Sequence[Case]) -> list[Sequence[str]]:
+    """The setup commands whose products (``@shared@/NAME``; the queue store for ``@db@``) the cases use."""
+    used = " ".join(a for c in cases for a in c.argv) + " @shared@/queue.db" * any(c.store for c in cases)
+    needed = []
+    for argv in setup:
+        made = [a for a in argv if a.startswith("@shared@/")]
+        if any(m in used for m in made):
+            needed.append(argv)
+    return needed
+
+
 def _lookup(data: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(data, dict) and part in data:
@@ -237,6 +248,7 @@ class Harness:
             "tiny": str(FUZZ / "tiny.toml"),
             "shared": str(self.shared),
             "scenarios": str(ROOT / "scenarios"),
+            "undecodable": "\udcff",  # a byte that is not UTF-8, as Python hands it over from the shell
         }
 
     def __enter__(self) -> Harness:
@@ -340,7 +352,7 @@ def counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
 
 def run_cases(cases: Sequence[Case], setup: Sequence[Sequence[str]], source: Path | None = None) -> list[Outcome]:
     with tempfile.TemporaryDirectory(prefix="microgov-fuzz-") as tmp, Harness(Path(tmp), source) as harness:
-        harness.setup(setup)
+        harness.setup(setup_for(setup, cases))
         return [harness.run(case) for case in cases]
 
 

@@ -51,7 +51,10 @@ def main() -> None:
     for line in real_in:
         case = json.loads(line)
         os.chdir(case["cwd"])
-        out, err = io.StringIO(), io.StringIO()
+        # encoded as a terminal's streams are: stdout strict UTF-8, stderr with escapes for what is not
+        out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+        out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
+        err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="backslashreplace", write_through=True)
         sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO("")
         start = time.perf_counter()
         try:
@@ -59,7 +62,8 @@ def main() -> None:
         finally:
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
         seconds = time.perf_counter() - start
-        reply = {"code": code, "traceback": tb, "out": out.getvalue()[:KEEP], "err": err.getvalue()[:KEEP]}
+        texts = [b.getvalue().decode("utf-8", "replace")[:KEEP] for b in (out_bytes, err_bytes)]
+        reply = {"code": code, "traceback": tb, "out": texts[0], "err": texts[1]}
         real_out.write(json.dumps({**reply, "seconds": seconds}, ensure_ascii=True) + "\n")
         real_out.flush()
 

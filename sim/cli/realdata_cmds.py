@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from sim import limits
 from sim.cli.common import JsonOption, out, output_path, print_json, table, whole
 from sim.cli.progress import progress_bar
 
@@ -91,7 +92,7 @@ def import_(
     if as_json:
         print_json(data)
         return
-    head = table(f"{escape(str(file))} ({fmt})", "rows read", "kept", "skipped", "first created", "last created")
+    head = table(f"{_t(file)} ({fmt})", "rows read", "kept", "skipped", "first created", "last created")
     head.add_row(
         f"{report.rows_read:,}",
         f"{report.rows_kept:,}",
@@ -112,8 +113,14 @@ def import_(
     statuses = ", ".join(f"{n:,} {s}" for s, n in report.statuses.items())
     out.print(f"statuses: {statuses or '–'}   extract taken {report.extract_end or '–'} or later")
     for note in report.notes:
-        out.print(f"[dim]{escape(note)}[/]")
-    out.print(f"[dim]trace: {escape(str(trace_out))}; columns: {escape(_columns(report.columns))}[/]")
+        out.print(f"[dim]{_t(note)}[/]")
+    out.print(f"[dim]trace: {_t(trace_out)}; columns: {_t(_columns(report.columns))}[/]")
+
+
+def _t(value: object) -> str:
+    """Outside text (file names, a log's department names) for a Rich table: markup escaped, control
+    characters made visible."""
+    return escape(limits.visible(str(value)))
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -200,7 +207,7 @@ def _h(x: float | None) -> str:
 def _print_fit(data: dict[str, Any], fragment: Path) -> None:
     arr = data["arrivals"]
     head = table(
-        f"{escape(Path(data['trace'] or 'trace').name)}: {data['cases']:,} requests, {data['period']['start']} to "
+        f"{_t(Path(data['trace'] or 'trace').name)}: {data['cases']:,} requests, {data['period']['start']} to "
         f"{data['period']['end']}",
         "per day",
         "per year",
@@ -250,7 +257,7 @@ def _print_fit(data: dict[str, Any], fragment: Path) -> None:
         best = fit[fit["chosen"]] if fit else None
         share = e["on_time"]["share"]
         depts.add_row(
-            escape(name),
+            _t(name),
             f"{e['cases']:,}",
             fit["chosen"] if fit else "–",
             _h(best["median_h"]) if best else "–",
@@ -258,7 +265,7 @@ def _print_fit(data: dict[str, Any], fragment: Path) -> None:
             "–" if share is None else f"{share:.0%}",
         )
     out.print(depts)
-    out.print(f'[dim]fragment: {escape(str(fragment))} (use it with extends = "{escape(fragment.name)}")[/]')
+    out.print(f'[dim]fragment: {_t(fragment)} (use it with extends = "{_t(fragment.name)}")[/]')
 
 
 def export(
@@ -285,8 +292,7 @@ def export(
         return
     extra = f" ({summary['closed']:,} closed, {summary['open']:,} open)" if "closed" in summary else ""
     out.print(
-        f"[green]ok[/] {escape(str(dest))}: {summary['requests']:,} requests{extra}, {summary['events']:,} events "
-        f"as {target}"
+        f"[green]ok[/] {_t(dest)}: {summary['requests']:,} requests{extra}, {summary['events']:,} events as {target}"
     )
 
 

@@ -489,6 +489,8 @@ _EXPECTED = {
     "model_type": "a table",
     "model_attributes_type": "a table",
     "string_too_short": "a non-empty string",
+    "string_unicode": "text (this has a byte that is not UTF-8)",
+    "finite_number": "a finite number",
 }
 
 
@@ -505,7 +507,13 @@ def _expected(err: Mapping[str, Any]) -> str:
     }
     if kind in bounds:
         sign, key = bounds[kind]
-        return f"a number {sign} {ctx.get(key)}"
+        bound = ctx.get(key)
+        shown = str(bound)
+        if isinstance(bound, int | float) and (isinstance(bound, int) or float(bound).is_integer()):
+            shown = f"{int(bound):,}"
+        elif isinstance(bound, float):
+            shown = f"{bound:g}"
+        return f"a number {sign} {shown}"
     if kind == "string_pattern_mismatch":
         return "a lower-case name (letters, digits and _ , starting with a letter)"
     if kind == "literal_error":

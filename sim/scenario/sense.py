@@ -22,7 +22,7 @@ import numpy as np
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.scenario.schema import SETTLE_LEVELS, Priority, OfficeSpec, PostSpec, Scenario, hours_from_start
+from sim.scenario.schema import SETTLE_LEVELS, OfficeSpec, PostSpec, Priority, Scenario, hours_from_start
 
 #: Memory a run needs besides its district, and per node of the graph (measured: the default district's
 #: 27,499 nodes run a day in 335 MB, 139,818 nodes in 863 MB).
