@@ -38,6 +38,8 @@ MAX_DEPTH = 32
 MAX_SCENARIO_BYTES = 4 * 1024**2
 #: An intake file is read whole and checked before anything is added; a bigger batch is split.
 MAX_INTAKE_BYTES = 64 * 1024**2
+#: A trace or event log read back (a simulated year's event log of the default district is 112 MB).
+MAX_TRACE_BYTES = 16 * 1024**3
 #: Years a request's creation time may fall in (earlier and later ones are placeholders or typos).
 YEARS = (1990, 2100)
 #: Pseudo-filesystems: reading them never ends or means nothing, writing them does harm.
@@ -46,7 +48,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def mb(size: float) -> str:
-    return f"{size / 1024**2:,.0f} MB" if size >= 1024**2 else f"{size / 1024:,.0f} KB"
+    """A size for a message: MB, KB or bytes."""
+    if size >= 1024**2:
+        return f"{size / 1024**2:,.0f} MB"
+    return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,.0f} bytes"
 
 
 def visible(text: str) -> str:

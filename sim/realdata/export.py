@@ -78,6 +78,9 @@ def export_events(
     returns what was written. ``progress`` gets the share of events written."""
     if to not in TARGETS:
         raise RealDataError(f"unknown export format '{limits.visible(to)}'; formats: {', '.join(TARGETS)}")
+    problem = limits.input_problem(Path(path), limits.MAX_TRACE_BYTES)
+    if problem:
+        raise RealDataError(f"{path}: {problem}")
     if limits.same_file(Path(out), Path(path)):
         raise RealDataError(f"{out}: the same file as the event log read; writing it would destroy the log")
     meta = read_metadata(path)
