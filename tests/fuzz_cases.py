@@ -167,7 +167,9 @@ OPTIONS = [
     ["intake", "@data@/intake/good.csv", "--db", "@db@", "--post", "{}"],
     ["intake", "@data@/intake/good.csv", "--db", "@db@", "--source", "{}"],
     ["intake", "@data@/intake/good.csv", "--db", "@db@", "--format", "{}"],
-    ["check", TINY, "--set", "{}"],
+    ["check", TINY, "--set", "{set}"],
+    ["run", TINY, "--days", "0.5", "--set", "{set}"],
+    ["sweep", TINY, "--vary", "{vary}", "--reps", "2", "--days", "0.5", "--workers", "1"],
 ]
 
 #: Keys of the scenario a ``--set`` may reach, with a value's place left open.
@@ -322,12 +324,19 @@ def _csv_cell(text: str) -> str:
 @st.composite
 def option_case(draw: st.DrawFn) -> Case:
     template = draw(st.sampled_from(OPTIONS))
-    value = draw(VALUE if template[-1] != "{}" or template[0] != "check" else TOML_VALUE)
-    if template[0] == "check":
-        key = draw(st.sampled_from(SET_KEYS))
-        value = f"{key}={draw(TOML_VALUE)}"
-    argv = tuple(a.replace("{}", value) if "{}" in a else a for a in template)
-    return Case(f"generated: {' '.join(argv)[:120]!r}", argv, store="@db@" in argv)
+    key = draw(st.sampled_from(SET_KEYS))
+    fill = {
+        "{}": lambda: draw(VALUE),
+        "{set}": lambda: f"{key}={draw(TOML_VALUE)}",
+        "{vary}": lambda: f"{key}={','.join(draw(st.lists(TOML_VALUE, min_size=1, max_size=3)))}",
+    }
+    argv = []
+    for arg in template:
+        for slot, value in fill.items():
+            if slot in arg:
+                arg = arg.replace(slot, value())
+        argv.append(arg)
+    return Case(f"generated: {' '.join(argv)[:120]!r}", tuple(argv), store="@db@" in argv)
 
 
 @st.composite
@@ -380,7 +389,20 @@ def import_case(draw: st.DrawFn) -> Case:
     return Case(f"generated import: {text[:100]!r}", tuple(argv), files=(FileSpec("log.csv", (text,)),))
 
 
-CASES = option_case() | intake_case() | import_case()
+@st.composite
+def scenario_case(draw: st.DrawFn) -> Case:
+    """A scenario file extending the small one with an odd line (any key, any TOML-ish value), or odd bytes."""
+    if draw(st.integers(0, 4)) == 0:
+        lines = [draw(st.text(max_size=60))]
+    else:
+        lines = [f"{draw(st.sampled_from(SET_KEYS))} = {draw(TOML_VALUE)}" for _ in range(draw(st.integers(1, 3)))]
+    text = 'extends = "@tiny@"\nname = "generated"\n' + "\n".join(lines) + "\n"
+    command = draw(st.sampled_from([["check"], ["structure", "--json"], ["run", "--days", "0.5", "--json"]]))
+    argv = (command[0], "@file@", *command[1:])
+    return Case(f"generated scenario: {text[40:140]!r}", argv, files=(FileSpec("generated.toml", (text,)),))
+
+
+CASES = option_case() | intake_case() | import_case() | scenario_case()
 
 
 def generated_cases(n: int, seed: int = 0) -> list[Case]:

@@ -13,7 +13,6 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
-from typer import _click as click
 
 from sim.cli import common
 from sim.errors import MicrogovError
@@ -76,14 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="microgov", standalone_mode=False)
     except MicrogovError as exc:
         common.fail(exc)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        # a command given without anything: its help, as a reminder of what it needs
-        sys.stderr.write(exc.format_message() + "\n")
-        sys.exit(2)
-    except click.exceptions.UsageError as exc:
+    except typer.TyperException as exc:  # Click's usage errors (bad or missing options and arguments)
         _usage(exc)
-    except click.exceptions.ClickException as exc:  # a file Click could not open, and the like
-        common.usage_error(exc.format_message(), None, "microgov")
     except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
@@ -98,12 +91,17 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _usage(exc: click.exceptions.UsageError) -> None:
-    command = exc.ctx.command_path if exc.ctx is not None else "microgov"
+def _usage(exc: typer.TyperException) -> None:
+    """A usage error as one line; a command given nothing at all shows its help instead (exit status 2)."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(message + "\n")
+        sys.exit(2)
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "microgov"
     hint = None
-    message = exc.format_message()
     param = getattr(exc, "param", None)
-    if type(exc) is click.exceptions.BadParameter and param is not None:
+    if type(exc) is typer.BadParameter and param is not None:
         option = [o for o in param.opts if o.startswith("--")]
         hint = option[0] if option and param.param_type_name == "option" else (param.metavar or param.name or "")
         message = exc.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,6 +23,8 @@ from sim.experiment.errors import ExperimentError, ScenarioFailed
 from sim.experiment.replicate import RepResult, Task, run_replication
 
 ATTEMPTS = 2
+#: A Dask scheduler's address: protocol, host and port.
+ADDRESS = re.compile(r"(tcp|tls|ws|wss)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):[0-9]{1,5}")
 
 
 @dataclass
@@ -171,9 +174,13 @@ class DaskCluster(Executor):
             from distributed import Client
         except ImportError:
             raise ExperimentError("--cluster needs the cluster extra: pip install 'microgov[cluster]'") from None
+        if not ADDRESS.fullmatch(address.strip()):
+            raise ExperimentError(
+                f"--cluster {address!r}: expected a scheduler address such as tcp://host:8786 (tcp, tls, ws or wss)"
+            )
         try:
-            self.client: Any = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+            self.client: Any = Client(address.strip(), timeout="10s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise ExperimentError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 

@@ -145,19 +145,16 @@ def _staff_problems(scenario: Scenario) -> list[Problem]:
     problems: list[Problem] = []
     reached = reached_levels(scenario)
     u, r = scenario.urban, scenario.rural
-    areas = [(bool(scenario.streets), "urban"), (bool(scenario.towns), "rural")]
     kinds: list[tuple[str, int, str, str]] = []  # (post kind, staff, the key that sets it, what it is)
     for level in reached:
         if level in ("unit", "building", "district"):
             spec = getattr(scenario.posts, level)
             kinds.append((level, spec.staff or 0, f"posts.{level}.staff", f"{level} posts"))
         elif level == "grid":
-            kinds += [
-                ("grid", a.grid_staff, f"{name}.grid_staff", f"{name} grids")
-                for has, name in areas
-                if has
-                for a in [u if name == "urban" else r]
-            ]
+            if scenario.streets:
+                kinds.append(("grid", u.grid_staff, "urban.grid_staff", "urban grids"))
+            if scenario.towns:
+                kinds.append(("grid", r.grid_staff, "rural.grid_staff", "rural grids"))
         elif level == "community":
             if scenario.streets:
                 kinds.append(("community", u.community_staff, "urban.community_staff", "communities"))
@@ -193,10 +190,11 @@ def _staff_problems(scenario: Scenario) -> list[Problem]:
         dep = scenario.departments.get(did)
         if dep is not None and not _on_duty(scenario.posts.department, dep.staff):
             key = f"departments.{did}.staff" if dep.staff == 0 else "posts.department.on_duty"
+            why = "0 staff" if dep.staff == 0 else "no shift puts anyone on duty: every count and share is 0"
             problems.append(
                 Problem(
-                    f"nobody at the department {did} is ever on duty, but {cid} requests need it "
-                    f"({dep.staff} staff); they would wait for ever",
+                    f"nobody at the department {did} is ever on duty ({why}), but {cid} requests need it; they "
+                    "would wait for ever",
                     path=key,
                 )
             )
@@ -259,6 +257,10 @@ def _when_problems(scenario: Scenario, days: float, source: str | None) -> list[
                 )
             )
     return problems
+
+
+def _days(n: float) -> str:
+    return f"{n:g} day" if n == 1 else f"{n:g} days"
 
 
 def _when(at: dt.datetime | str) -> str:
@@ -345,7 +347,7 @@ def check_run(
     if warmup >= run_days:
         raise ScenarioError(
             Problem(
-                f"the warm-up ({warmup:g} days) must be shorter than the run ({run_days:g} days): every request "
+                f"the warm-up ({_days(warmup)}) must be shorter than the run ({_days(run_days)}): every request "
                 "would be left out of the KPIs",
                 source=src_warm,
             )
