@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import limits
 from sim.errors import MicrogovError
-from sim.store import PRIORITIES, NewRequest, Store, iso
+from sim.store import PRIORITIES, NewRequest, Store, in_scope, iso
 
 FORMATS = ("csv", "jsonl", "open311")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "open311"}
@@ -54,8 +55,25 @@ OPEN311 = {
 STATUSES = ("open", "closed")
 #: Bad records listed in a message before the rest are only counted.
 MAX_LISTED = 20
+#: The longest value each field may hold, in characters (a resident's text may run to a long letter;
+#: everything else is an id, a name or a time). The same in every format.
+FIELD_LIMITS = {"text": 10_000, "source_id": 100}
+FIELD_LIMIT = 200
+#: How far in the future a creation time may lie (clocks and time zones differ by up to a day).
+FUTURE = dt.timedelta(days=1)
+#: A deadline at most this long after creation (the longest deadline a scenario allows).
+LONGEST_DEADLINE = dt.timedelta(hours=100_000)
 
 _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _plain(text: str) -> bool:
+    """Text that is an id or a name: no control characters, no lone surrogates (undecodable bytes)."""
+    return not _CONTROL.search(text)
+
+
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 #: Records as read: the line each starts on, and its fields or why it cannot be read at all.
 Raw = list[tuple[int, dict[str, Any] | str]]
@@ -187,9 +205,16 @@ def read_requests(
     """Read and check every record of ``path`` against the district and scenario loaded in ``store``."""
     path = Path(path)
     fmt = file_format(path, fmt)
+    given = source is not None
     source = path.stem if source is None else source.strip()
     if not source:
         raise IntakeError("--source: blank; a source names where the records come from")
+    if not _plain(source) or len(source) > FIELD_LIMIT:
+        what = f"--source {_quote(source)}" if given else f"{path}: the file's name as the source"
+        raise IntakeError(
+            f"{what}: a source is a name of at most {FIELD_LIMIT} characters, without control characters or "
+            "bytes that are not UTF-8" + ("" if given else "; give --source NAME")
+        )
     checker = _Checker(store, post, source, fmt)
     text = read_text(path)
     if fmt == "csv":
@@ -201,6 +226,7 @@ def read_requests(
     records: list[Record] = []
     bad: list[BadRecord] = []
     closed = 0
+    first: dict[str, Record] = {}
     for line, fields in raw:
         if isinstance(fields, str):
             bad.append(BadRecord(line, fields))
@@ -212,10 +238,38 @@ def read_requests(
             continue
         if request is None:
             closed += 1
+            continue
+        earlier = first.setdefault(request.source_id, Record(line, request))
+        differs = _differences(earlier.request, request) if earlier.line != line else ""
+        if not differs:
+            differs = checker.stored_differences(request)
+            where = "the store has it"
         else:
-            records.append(Record(line, request))
+            where = f"line {earlier.line} has it"
+        if differs:
+            bad.append(BadRecord(line, f"source_id: {_quote(request.source_id)}: {where} with {differs}"))
+            continue
+        records.append(Record(line, request))
     unknown = sorted(set(ignored) | checker.ignored)
     return Reading(path, fmt, source, tuple(records), tuple(bad), closed, tuple(unknown))
+
+
+#: What a request is, as raised: the same source id with any of these different is another request.
+_IDENTITY = ("created_at", "category", "origin", "text")
+
+
+def _on_chain(post: str, origin: str) -> bool:
+    """Is the request's post on the way up from where it was raised (or below it, returned there)?"""
+    return in_scope(post, origin) or in_scope(origin, post)
+
+
+def _differences(old: NewRequest | Any, new: NewRequest) -> str:
+    """How a record differs from an earlier one with the same id (blank when it is the same request)."""
+    wrong = [f for f in _IDENTITY if getattr(old, f) != getattr(new, f)]
+    if not wrong:
+        return ""
+    shown = ", ".join(f"{f} {_quote(str(getattr(old, f)), 30)}" for f in wrong)
+    return f"other content (there: {shown}); give each request its own id"
 
 
 def file_format(path: Path, fmt: str | None) -> str:
@@ -234,19 +288,25 @@ def file_format(path: Path, fmt: str | None) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The file as text: it must exist, hold something, and be UTF-8 (a byte order mark is allowed)."""
+    """The file as text: a regular file of at most :data:`limits.MAX_INTAKE_BYTES` that holds something,
+    UTF-8 (a byte order mark is allowed) with no NUL byte anywhere."""
+    problem = limits.input_problem(path, limits.MAX_INTAKE_BYTES)
+    if problem:
+        split = " (split it into smaller files)" if "larger than" in problem else ""
+        raise IntakeError(f"{path}: {problem}{split}")
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise IntakeError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise IntakeError(f"{path}: a folder, not a file") from None
     except OSError as exc:
         raise IntakeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    head = data[:4096]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 8 and head.count(b"\x00") * 3 > len(head)):
         raise IntakeError(f"{path}: UTF-16 text, not UTF-8; save it as UTF-8")
-    if b"\x00" in data[:65536]:
+    nul = data.find(b"\x00")
+    if 0 <= nul < 65536:
         raise IntakeError(f"{path}: a binary file, not text (CSV, JSON Lines or Open311 JSON)")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise IntakeError(f"{path}:{line}: a NUL byte in the text (at byte {nul:,}); the file is damaged or not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -280,12 +340,16 @@ def _csv_records(text: str, path: Path, has_default_post: bool) -> tuple[Raw, li
     needed = [*REQUIRED, *(() if has_default_post else ("post",))]
     missing = [n for n in needed if n not in names]
     if missing:
+        known = [h.strip() for h, n in zip(header, names, strict=True) if n in FIELDS]
+        # only column names intake knows are shown: the first line of a file that is not a request
+        # file (a password file, say) is not echoed
+        found = f"found: {', '.join(known)}" if known else "no column intake knows"
         raise IntakeError(
             f"{path}:{header_line}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(needed: source_id, created, category, and post unless --post is given; "
-            f"found: {', '.join(h for h in header if h.strip()) or 'none'})"
+            f"(needed: source_id, created, category, and post unless --post is given; {found}); is this a "
+            "CSV file of requests with a header line?"
         )
-    ignored = [h for h, n in zip(header, names, strict=True) if n not in FIELDS and n]
+    ignored = [limits.visible(h[:40]) for h, n in zip(header, names, strict=True) if n not in FIELDS and n]
     raw: Raw = []
     last = header_line
     while True:
@@ -320,7 +384,13 @@ def _jsonl_records(text: str, path: Path) -> Raw:
         except json.JSONDecodeError as exc:
             raw.append((number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError) as exc:
+            raw.append((number, f"not valid JSON here ({_json_limit(exc)})"))
+            continue
         parsed += 1
+        if limits.depth(value) > limits.MAX_DEPTH:
+            raw.append((number, f"arrays or objects nested more than {limits.MAX_DEPTH} deep"))
+            continue
         if not isinstance(value, dict):
             raw.append((number, f"expected a JSON object, found {_kind(value)}"))
             continue
@@ -336,6 +406,10 @@ def _open311_records(text: str, path: Path) -> Raw:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IntakeError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:
+        raise IntakeError(f"{path}: not valid JSON here ({_json_limit(exc)})") from None
+    if limits.depth(doc) > limits.MAX_DEPTH:
+        raise IntakeError(f"{path}: arrays or objects nested more than {limits.MAX_DEPTH} deep")
     if not isinstance(doc, list) and not (isinstance(doc, dict) and isinstance(doc.get("service_requests"), list)):
         raise IntakeError(
             f"{path}: expected Open311 service requests (a JSON array, or an object with a "
@@ -348,6 +422,14 @@ def _open311_records(text: str, path: Path) -> Raw:
             continue
         raw.append((line, value))
     return raw
+
+
+def _json_limit(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return f"arrays or objects nested more than {limits.MAX_DEPTH} deep"
+    if "digits" in str(exc):
+        return "a number with more than 4,300 digits"
+    return str(exc)
 
 
 def _array_items(text: str) -> Iterator[tuple[int, Any]]:
@@ -424,7 +506,7 @@ class _Checker:
             for name in (c.get("name_en"), c.get("name"), cid):
                 if isinstance(name, str) and name.strip():
                     self.names[name.strip().casefold()] = cid
-        self.known_posts: dict[str, bool] = {}
+        self.known_posts: dict[str, str | None] = {}  # node id -> its level, None if not a post
         self.ignored: set[str] = set()
         self.reported: set[str] = set()  # fields of the record being checked already found wrong
         if post is not None and not self.is_post(post):
@@ -432,9 +514,19 @@ class _Checker:
         self.default_post = post
 
     def is_post(self, node: str) -> bool:
+        return self.level(node) is not None
+
+    def level(self, node: str) -> str | None:
+        """The post's level, None unless ``node`` is exactly a post's id."""
         if node not in self.known_posts:
-            self.known_posts[node] = self.store.post(node) is not None
+            row = self.store.post(node) if len(node) <= FIELD_LIMIT and _plain(node) else None
+            self.known_posts[node] = str(row["level"]) if row is not None and row["id"] == node else None
         return self.known_posts[node]
+
+    def stored_differences(self, request: NewRequest) -> str:
+        """How ``request`` differs from the one the store holds under the same source and id, if any."""
+        stored = self.store.find(request.source, request.source_id)
+        return _differences(stored, request) if stored is not None else ""
 
     def check(self, record: dict[str, Any]) -> NewRequest | None:
         """The request a record describes, None if it is closed already; :class:`_Bad` if it is wrong."""
@@ -456,14 +548,28 @@ class _Checker:
         origin = values.get("origin", post)
         if "origin" in values and not self.is_post(values["origin"]):
             problems.append(f"origin: no post {_quote(values['origin'])} in the district")
+        elif origin and post and self.level(post) not in ("department", "district") and not _on_chain(post, origin):
+            problems.append(
+                f"origin: {_quote(origin)} is neither inside {post} nor above it (a request is at the post "
+                "where it was raised, above it, below it when returned, or at a department)"
+            )
         response = self._time(values, "response_due", problems)
         resolution = self._time(values, "resolution_due", problems)
         if problems:
             raise _Bad(problems)
         assert source_id and created and category and priority and post and origin
+        latest = dt.datetime.now() + FUTURE
+        if not dt.datetime(limits.YEARS[0], 1, 1) <= created <= latest:
+            problems.append(
+                f"{self.labels['created']}: {iso(created)} is "
+                + (f"before {limits.YEARS[0]}" if created.year < limits.YEARS[0] else "in the future")
+                + " (a placeholder or a typo?)"
+            )
         for name, due in (("response_due", response), ("resolution_due", resolution)):
             if due is not None and due < created:
                 problems.append(f"{self.labels[name]}: {iso(due)} is before the request was created ({iso(created)})")
+            elif due is not None and due - created > LONGEST_DEADLINE:
+                problems.append(f"{self.labels[name]}: {iso(due)} is more than 11 years after the request was created")
         if response is not None and resolution is not None and response > resolution:
             problems.append(f"response_due: {iso(response)} is after resolution_due ({iso(resolution)})")
         if problems:
@@ -514,17 +620,33 @@ class _Checker:
         return values
 
     def _text(self, value: Any, name: str, label: str, problems: list[str]) -> str:
-        """A field's value as text, stripped; a value of the wrong JSON type is reported."""
+        """A field's value as text, stripped; a value of the wrong JSON type, too long, or holding a NUL
+        or a lone surrogate (not text at all) is reported."""
         if value is None:
             return ""
         if isinstance(value, str):
-            return value.strip()
+            return self._clean(value.strip(), name, label, problems)
         if name == "source_id" and isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
+            return self._clean(str(value), name, label, problems)
         expected = {"source_id": "text or a whole number"}.get(name, "text")
         if name in ("created", "response_due", "resolution_due"):
             expected = "an ISO 8601 date-time"
         problems.append(f"{label}: expected {expected}, found {_kind(value)}")
+        self.reported.add(name)
+        return ""
+
+    def _clean(self, text: str, name: str, label: str, problems: list[str]) -> str:
+        most = FIELD_LIMITS.get(name, FIELD_LIMIT)
+        wrong = ""
+        if len(text) > most:
+            wrong = f"{len(text):,} characters, more than the {most:,} allowed"
+        elif "\x00" in text:
+            wrong = "a NUL character, which is not text"
+        elif _SURROGATE.search(text):
+            wrong = "an unpaired surrogate (a broken \\uD800-\\uDFFF escape), which is not text"
+        if not wrong:
+            return text
+        problems.append(f"{label}: {wrong}")
         self.reported.add(name)
         return ""
 

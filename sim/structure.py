@@ -21,6 +21,8 @@ from faker import Faker
 
 from sim.errors import StructureError
 from sim.scenario.schema import OfficeSpec, RuralSpec, Scenario, UrbanSpec
+from sim.scenario.sense import office_staff as office_staff
+from sim.scenario.sense import split_by_weight as split_by_weight
 
 DISTRICT = "district"
 
@@ -187,35 +189,6 @@ class District:
 def build_district(scenario: Scenario) -> District:
     """Build the district graph for ``scenario``; the same scenario (and seed) gives the same graph."""
     return _Builder(scenario).build()
-
-
-def office_staff(scenario: Scenario) -> dict[str, int]:
-    """Staff of each street and town office (by id), after the scenario's allocation rule."""
-    offices = {**scenario.streets, **scenario.towns}
-    rule = scenario.staffing
-    out = {oid: o.staff if o.staff is not None else rule.per_office for oid, o in offices.items()}
-    if rule.allocation == "by_population":
-        free = [oid for oid, o in offices.items() if o.staff is None]
-        fixed = sum(o.staff for o in offices.values() if o.staff is not None)
-        pool = rule.pool if rule.pool is not None else rule.per_office * len(offices)
-        shares = split_by_weight(pool - fixed, [offices[oid].residents for oid in free], minimum=rule.minimum)
-        out.update(zip(free, shares, strict=True))
-    return out
-
-
-def split_by_weight(total: int, weights: list[int], minimum: int = 0) -> list[int]:
-    """Split ``total`` in proportion to ``weights`` (largest remainder), each part at least ``minimum``."""
-    if not weights:
-        return []
-    base = [minimum] * len(weights)
-    rest = max(0, total - minimum * len(weights))
-    whole = sum(weights)
-    exact = [rest * w / whole for w in weights] if whole else [rest / len(weights)] * len(weights)
-    parts = [math.floor(x) for x in exact]
-    order = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
-    for i in order[: rest - sum(parts)]:
-        parts[i] += 1
-    return [b + p for b, p in zip(base, parts, strict=True)]
 
 
 # --- building -----------------------------------------------------------------------------------------

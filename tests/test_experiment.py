@@ -270,7 +270,7 @@ def test_automatic_warmup_is_reported():
     ("args", "needle"),
     [
         (["--reps", "auto"], "needs --ci-width"),
-        (["--reps", "1"], "at least 2"),
+        (["--reps", "1"], "≥ 2"),
         (["--reps", "many"], "'auto'"),
         (["--kpi", "happiness", "--reps", "auto", "--ci-width", "1"], "unknown KPI"),
         (["--warmup-days", "soon"], "'auto'"),

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.eventlog import read_events, read_metadata
-from sim.realdata import import_log, read_trace
+from sim.realdata import RealDataError, import_log, read_trace
 from sim.realdata.export import iter_cases
 from sim.realdata.fit import Durations, fit_handling, fit_trace
 from sim.realdata.importer import SKIP_REASONS
@@ -231,17 +231,104 @@ cells = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_ca
     )
 )
 def test_any_rows_are_kept_or_counted(tmp_path, rows):
-    """Whatever the cells hold, every row read is either kept or counted under one reason."""
+    """Whatever the cells hold, every row read is either kept or counted under one reason; an import that
+    would keep none is an error that writes nothing."""
     path = tmp_path / "random.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "opened", "closed", "type"])
         w.writerows(rows)
     out = tmp_path / "random.parquet"
+    out.unlink(missing_ok=True)
     mapping = {"source_id": "id", "created": "opened", "closed": "closed", "category": "type"}
-    report = import_log(path, "csv", out, mapping=mapping)
+    try:
+        report = import_log(path, "csv", out, mapping=mapping)
+    except RealDataError as exc:
+        assert "nothing was written" in str(exc) and not out.exists()
+        return
     assert report.rows_read == report.rows_kept + report.rows_skipped
     assert report.rows_kept == len(read_trace(out).frame)
+
+
+@pytest.mark.parametrize(
+    ("status", "read_as"),
+    [
+        ("Closed", "closed"), ("CLOSED - duplicate", "closed"), ("Case Resolved", "closed"), ("Referred Out", "closed"),
+        ("Completed", "closed"), ("Cancelled", "cancelled"), ("canceled by the resident", "cancelled"),
+        ("Open", "open"), ("Incomplete", "open"), ("Not Completed", "open"), ("Unresolved", "open"),
+        ("Pending Closure", "open"), ("not yet closed", "open"), ("To be closed", "open"), ("Reopened", "open"),
+        ("Enclosed", "open"), ("Closed - not fixed", "closed"),
+    ],
+)  # fmt: skip
+def test_status_words_are_read_as_whole_words(tmp_path: Path, status: str, read_as: str):
+    log = tmp_path / "log.csv"
+    log.write_text(f"created,closed,status\n2015-01-05T09:00:00,2015-01-06T09:00:00,{status}\n", encoding="utf-8")
+    import_log(log, "csv", tmp_path / "t.parquet", mapping={"created": "created", "closed": "closed",
+               "status": "status"}, time_format="iso")  # fmt: skip
+    assert read_trace(tmp_path / "t.parquet").frame["status"].astype(str).tolist() == [read_as]
+
+
+def test_times_with_utc_offsets_keep_their_wall_clock_time_or_become_the_zones(tmp_path: Path):
+    log = tmp_path / "log.csv"
+    log.write_text("created\n2015-01-05 09:00:00-0500\n2015-07-05 10:00:00-0400\n2015-07-06 10:00:00+00\n",
+                   encoding="utf-8")  # fmt: skip
+    fmt = "%Y-%m-%d %H:%M:%S%z"
+    import_log(log, "csv", tmp_path / "wall.parquet", mapping={"created": "created"}, time_format=fmt)
+    wall = read_trace(tmp_path / "wall.parquet").frame["created"].astype(str).tolist()
+    assert wall == ["2015-01-05 09:00:00", "2015-07-05 10:00:00", "2015-07-06 10:00:00"]
+    import_log(log, "csv", tmp_path / "ny.parquet", mapping={"created": "created"}, time_format=fmt,
+               tz="Asia/Shanghai")  # fmt: skip
+    china = read_trace(tmp_path / "ny.parquet").frame["created"].astype(str).tolist()
+    assert china == ["2015-01-05 22:00:00", "2015-07-05 22:00:00", "2015-07-06 18:00:00"]  # UTC+8
+    iso = tmp_path / "iso.csv"
+    iso.write_text("created\n2015-01-05T09:00:00Z\n2015-07-05 10:00:00+02:00\n2015-07-05 11:00:00\n", encoding="utf-8")
+    import_log(iso, "csv", tmp_path / "iso.parquet", mapping={"created": "created"}, time_format="ISO",
+               tz="America/New_York")  # fmt: skip
+    ny = read_trace(tmp_path / "iso.parquet").frame["created"].astype(str).tolist()
+    assert ny == ["2015-01-05 04:00:00", "2015-07-05 04:00:00", "2015-07-05 07:00:00"]  # the last read as UTC
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--time-format", "%Q"], "%Q is not a strptime directive"),
+        (["--time-format", "%s"], "seconds since 1970 are not a strptime format"),
+        (["--time-format", "%Y %"], "a % at the end"),
+        (["--time-format", "%H:%M"], "no date in it"),
+        (["--tz", "Mars/Olympus"], "no such time zone"),
+        (["--delimiter", ";;"], "expected one character"),
+        (["--map", "created=Closed Date"], "created is mapped already (to 'Created Date')"),
+        (["--time-format", "%d.%m.%Y"], "none of the 3 rows can be kept: 3 unparsable created date (e.g. "
+                                        "'01/01/2020 12:00:37 AM'); the timestamps are read as '%d.%m.%Y'"),
+    ],
+)  # fmt: skip
+def test_import_options_are_checked_before_anything_is_written(cli, tmp_path: Path, args: list[str], needle: str):
+    out = tmp_path / "t.parquet"
+    result = cli("import", str(DATA / "nyc.csv"), "--format", "csv", "--map", "created=Created Date", *args,
+                 "--out", str(out))  # fmt: skip
+    assert one_error_line(result) and needle in result.err, result.err
+    assert not out.exists()
+
+
+def test_another_delimiter_is_named_and_taken(cli, tmp_path: Path):
+    log = tmp_path / "log.csv"
+    log.write_text("created;category\n01/05/2015 09:00:00 AM;noise\n", encoding="utf-8")
+    args = ["import", str(log), "--format", "csv", "--map", "created=created", "--out", str(tmp_path / "t.parquet")]
+    named = cli(*args)
+    assert one_error_line(named) and "1 semicolon: fields separated by semicolons? give --delimiter ';'" in named.err
+    taken = cli(*args, "--delimiter", ";", "--json")
+    assert taken.code == 0 and json.loads(taken.out)["rows_kept"] == 1
+
+
+def test_creation_times_on_the_hour_are_noted(tmp_path: Path):
+    log = tmp_path / "log.csv"
+    rows = [f"01/{d:02d}/2015 12:00:00 AM" for d in range(1, 21)] + ["01/21/2015 09:13:07 AM"] * 5
+    log.write_text("created\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = import_log(log, "csv", tmp_path / "t.parquet", mapping={"created": "created"})
+    assert report.notes == [
+        "80% of creation times are exactly on the hour, most at 00:00 (80%): dates without a time of day? They "
+        "would show as peaks in the hour-of-week profiles"
+    ]
 
 
 # --- fitting ----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ exit status 2; they never show a traceback. Other packages (the console) add com
 
 from __future__ import annotations
 
+import errno
 import inspect
 import sys
 from importlib.metadata import entry_points
@@ -71,9 +72,37 @@ def _reflow(typer_app: typer.Typer) -> None:
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     try:
-        app(args=argv, prog_name="microgov")
+        code = app(args=argv, prog_name="microgov", standalone_mode=False)
     except MicrogovError as exc:
         common.fail(exc)
+    except typer.TyperException as exc:  # Click's usage errors (bad or missing options and arguments)
+        _usage(exc)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing more to say
+            sys.exit(1)
+        where = f"{exc.filename}: " if exc.filename else ""
+        common.fail(common.OptionError(f"{where}{exc.strerror or exc}"))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage(exc: typer.TyperException) -> None:
+    """A usage error as one line; a command given nothing at all shows its help instead (exit status 2)."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(message + "\n")
+        sys.exit(2)
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "microgov"
+    hint = None
+    param = getattr(exc, "param", None)
+    if type(exc) is typer.BadParameter and param is not None:
+        option = [o for o in param.opts if o.startswith("--")]
+        hint = option[0] if option and param.param_type_name == "option" else (param.metavar or param.name or "")
+        message = exc.message
+    common.usage_error(message, hint, command)

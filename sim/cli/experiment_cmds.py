@@ -8,7 +8,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.cli.common import JsonOption, SetOption, err, out, print_json, table, warn
+from sim import limits
+from sim.cli.common import (
+    JsonOption,
+    OptionError,
+    SetOption,
+    err,
+    number,
+    out,
+    output_path,
+    print_json,
+    table,
+    warn,
+    whole,
+)
 from sim.cli.progress import progress_bar
 from sim.experiment.errors import ExperimentError
 from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS
@@ -18,16 +31,38 @@ from sim.scenario import load_scenario
 if TYPE_CHECKING:
     from sim.experiment.compare import Comparison
 
+#: Worker processes per core at most: more only queue for the cores and multiply memory.
+WORKERS_PER_CORE = 4
+DAYS = number("a number of days", gt=0, le=limits.MAX_DAYS)
+REPS = whole("replications", ge=2, le=limits.MAX_REPS)
+
 DaysOption = Annotated[
-    float | None, typer.Option("--days", "-d", help="Simulated days per replication (default: clock.days).", min=0.01)
+    float | None,
+    typer.Option(
+        "--days", "-d", help="Simulated days per replication (default: clock.days).", parser=DAYS, show_default=False
+    ),
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Master seed; replication i uses stream i of it.", min=0)]
+SeedOption = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        help="Master seed; replication i uses stream i of it.",
+        parser=whole("a seed", ge=0, le=limits.MAX_SEED),
+    ),
+]
 WarmupOption = Annotated[
     str | None,
     typer.Option("--warmup-days", help="Days left out of the KPIs, or 'auto' (MSER-5 on a pilot run's backlog)."),
 ]
 WorkersOption = Annotated[
-    int | None, typer.Option("--workers", "-w", help="Local worker processes (default: one per core).", min=1)
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Local worker processes (default: one per core).",
+        parser=lambda text: _workers(text),
+        show_default=False,
+    ),
 ]
 ClusterOption = Annotated[
     str | None, typer.Option("--cluster", help="Address of a Dask scheduler (tcp://host:8786) to run on.")
@@ -40,30 +75,31 @@ OutOption = Annotated[
 ]
 
 
+def _workers(text: str | int) -> int:
+    import os
+
+    most = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    return whole(f"a number of worker processes, {WORKERS_PER_CORE} per core at most", ge=1, le=most)(text)
+
+
 def _warmup(value: str | None) -> float | str | None:
-    if value is None or value == "auto":
-        return value
+    if value is None or value.strip().casefold() == "auto":
+        return None if value is None else "auto"
     try:
-        days = float(value)
-    except ValueError:
-        raise ExperimentError(f"--warmup-days: expected a number of days or 'auto', found '{value}'") from None
-    if days < 0:
-        raise ExperimentError(f"--warmup-days: expected 0 or more days, found {value}")
-    return days
+        return number("a number of days or 'auto'", ge=0, le=limits.MAX_DAYS)(value)
+    except typer.BadParameter as exc:
+        raise OptionError(f"--warmup-days: {exc.message}") from None
 
 
 def _reps(value: str, ci_width: float | None) -> int | None:
-    if value == "auto":
+    if value.strip().casefold() == "auto":
         if ci_width is None:
             raise ExperimentError("--reps auto needs --ci-width W (the half-width to reach on the headline KPI)")
         return None
     try:
-        reps = int(value)
-    except ValueError:
-        raise ExperimentError(f"--reps: expected a number of replications or 'auto', found '{value}'") from None
-    if reps < 2:
-        raise ExperimentError(f"--reps: at least 2 replications are needed for an interval, found {reps}")
-    return reps
+        return whole("a number of replications or 'auto'", ge=2, le=limits.MAX_REPS)(value)
+    except typer.BadParameter as exc:
+        raise OptionError(f"--reps: {exc.message}") from None
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -194,10 +230,16 @@ def compare(
         str, typer.Option("--reps", "-r", help="Replications per scenario, or 'auto' with --ci-width.")
     ] = "10",
     ci_width: Annotated[
-        float | None, typer.Option("--ci-width", help="With --reps auto: the half-width to reach on --kpi.", min=0)
+        float | None,
+        typer.Option(
+            "--ci-width",
+            help="With --reps auto: the half-width to reach on --kpi.",
+            parser=number("a half-width", gt=0, le=1e9),
+            show_default=False,
+        ),
     ] = None,
     max_reps: Annotated[
-        int, typer.Option("--max-reps", help="With --reps auto: the most replications to run.", min=2)
+        int, typer.Option("--max-reps", help="With --reps auto: the most replications to run.", parser=REPS)
     ] = 200,
     headline: Annotated[str, typer.Option("--kpi", help="The headline KPI for --reps auto.")] = HEADLINE,
     days: DaysOption = None,
@@ -226,6 +268,10 @@ def compare(
     if headline_kpi is None:
         raise ExperimentError(f"--kpi: unknown KPI '{headline}'; known: {', '.join(BY_NAME)}")
     n_reps = _reps(reps, ci_width)
+    if len(files) > limits.MAX_POINTS:
+        raise OptionError(f"FILE...: at most {limits.MAX_POINTS:,} scenarios, found {len(files):,}")
+    output_path(out_dir, "--out", files, folder=True)
+    warmup = _warmup(warmup_days)
     scenarios = [load_scenario(path, overrides or []) for path in files]
     labels = unique_labels([s.name for s in scenarios], [path.stem for path in files])
     loaded = list(zip(labels, scenarios, strict=True))
@@ -237,7 +283,7 @@ def compare(
         headline=headline,
         days=days,
         seed=seed,
-        warmup_days=_warmup(warmup_days),
+        warmup_days=warmup,
     )
     with executor_for(workers, cluster) as executor, progress_bar("replications", count=True, total=1) as update:
         comparison = compare_scenarios(plan, executor, out=out_dir, progress=lambda done, total: update(done, total))
@@ -264,11 +310,19 @@ def sweep(
         list[str],
         typer.Option("--vary", "-v", metavar="KEY=V1,V2,...", help="A key --set accepts and its values; repeatable."),
     ],
-    reps: Annotated[int, typer.Option("--reps", "-r", help="Replications per design point.", min=2)] = 5,
+    reps: Annotated[int, typer.Option("--reps", "-r", help="Replications per design point.", parser=REPS)] = 5,
     design_kind: Annotated[
         str, typer.Option("--design", help="full (every combination) or lhs (Latin hypercube).")
     ] = "full",
-    samples: Annotated[int | None, typer.Option("--samples", help="Design points for --design lhs.", min=2)] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            help="Design points for --design lhs.",
+            parser=whole("design points", ge=2, le=limits.MAX_POINTS),
+            show_default=False,
+        ),
+    ] = None,
     days: DaysOption = None,
     seed: SeedOption = 0,
     overrides: SetOption = None,
@@ -290,6 +344,8 @@ def sweep(
     from sim.experiment.sweep import parse_vary, run_sweep
 
     varies = [parse_vary(v) for v in vary]
+    output_path(out_dir, "--out", [file], folder=True)
+    warmup = _warmup(warmup_days)
     with executor_for(workers, cluster) as executor, progress_bar("replications", count=True, total=1) as update:
         result = run_sweep(
             file,
@@ -299,7 +355,7 @@ def sweep(
             samples=samples,
             days=days,
             seed=seed,
-            warmup_days=_warmup(warmup_days),
+            warmup_days=warmup,
             overrides=overrides or [],
             executor=executor,
             out=out_dir,
@@ -364,7 +420,15 @@ def staff(
     target: Annotated[
         str, typer.Option("--target", "-t", help="PRIORITY.MEASURE<=TIME@SHARE, e.g. urgent.response<=2h@0.90.")
     ],
-    pool: Annotated[int | None, typer.Option("--pool", help="Split this many staff across the offices.", min=1)] = None,
+    pool: Annotated[
+        int | None,
+        typer.Option(
+            "--pool",
+            help="Split this many staff across the offices.",
+            parser=whole("staff", ge=1, le=limits.MAX_STAFF),
+            show_default=False,
+        ),
+    ] = None,
     office: Annotated[
         list[str] | None,
         typer.Option(
@@ -374,8 +438,16 @@ def staff(
             "are simulated, the departments' staff scaled to the residents it serves.",
         ),
     ] = None,
-    reps: Annotated[int, typer.Option("--reps", "-r", help="Replications per simulated staffing.", min=2)] = 5,
-    days: Annotated[float, typer.Option("--days", "-d", help="Simulated days per replication.", min=1)] = 14.0,
+    reps: Annotated[int, typer.Option("--reps", "-r", help="Replications per simulated staffing.", parser=REPS)] = 5,
+    days: Annotated[
+        float,
+        typer.Option(
+            "--days",
+            "-d",
+            help="Simulated days per replication.",
+            parser=number("a number of days", ge=1, le=limits.MAX_DAYS),
+        ),
+    ] = 14.0,
     seed: SeedOption = 0,
     overrides: SetOption = None,
     workers: WorkersOption = None,
@@ -401,10 +473,12 @@ def staff(
       microgov staff scenarios/haigang-2020.toml --target "urgent.response<=2h@0.80" --pool 601[/]
     """
     from sim.experiment.executors import executor_for
+    from sim.scenario.sense import check_run
     from sim.staffing import ServiceTarget, staff_answer
 
     goal = ServiceTarget.parse(target)
     scenario = load_scenario(file, overrides or [])
+    check_run(scenario, days, 0.0)
     with executor_for(workers, cluster) as executor, progress_bar("simulating", count=True, total=1) as update:
         answer = staff_answer(
             scenario,

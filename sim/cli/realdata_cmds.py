@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sim.cli.common import JsonOption, out, print_json, table
+from sim import limits
+from sim.cli.common import JsonOption, out, output_path, print_json, table, whole
 from sim.cli.progress import progress_bar
 
 
@@ -35,6 +36,25 @@ def import_(
             help="strptime format of the timestamps, or 'iso' (default: %m/%d/%Y %I:%M:%S %p; ISO for open311).",
         ),
     ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            metavar="ZONE",
+            help="Turn times stamped in UTC (an offset such as Z or +00:00; without one, UTC is assumed) into this "
+            "zone's wall-clock time, e.g. America/New_York (default: keep the wall-clock time as written).",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            metavar="CHAR",
+            help="What separates a CSV's fields: ; or tab (default: a comma).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read a real request log and write it as a trace: one row per request with source_id, created,
@@ -51,15 +71,28 @@ def import_(
       microgov import out/week.json --format open311 --out out/week-trace.parquet[/]
     """
     from sim.realdata import import_log, parse_map
+    from sim.realdata.importer import parse_delimiter, time_spec
 
     columns = parse_map(mapping or [])
+    time_spec(time_format, tz)
+    parse_delimiter(delimiter)
+    output_path(trace_out, "--out", [file])
     with progress_bar(f"importing {file.name}") as update:
-        report = import_log(file, fmt, trace_out, mapping=columns, time_format=time_format, progress=update)
+        report = import_log(
+            file,
+            fmt,
+            trace_out,
+            mapping=columns,
+            time_format=time_format,
+            tz=tz,
+            delimiter=delimiter,
+            progress=update,
+        )
     data = report.as_dict()
     if as_json:
         print_json(data)
         return
-    head = table(f"{escape(str(file))} ({fmt})", "rows read", "kept", "skipped", "first created", "last created")
+    head = table(f"{_t(file)} ({fmt})", "rows read", "kept", "skipped", "first created", "last created")
     head.add_row(
         f"{report.rows_read:,}",
         f"{report.rows_kept:,}",
@@ -80,8 +113,14 @@ def import_(
     statuses = ", ".join(f"{n:,} {s}" for s, n in report.statuses.items())
     out.print(f"statuses: {statuses or '–'}   extract taken {report.extract_end or '–'} or later")
     for note in report.notes:
-        out.print(f"[dim]{escape(note)}[/]")
-    out.print(f"[dim]trace: {escape(str(trace_out))}; columns: {escape(_columns(report.columns))}[/]")
+        out.print(f"[dim]{_t(note)}[/]")
+    out.print(f"[dim]trace: {_t(trace_out)}; columns: {_t(_columns(report.columns))}[/]")
+
+
+def _t(value: object) -> str:
+    """Outside text (file names, a log's department names) for a Rich table: markup escaped, control
+    characters made visible."""
+    return escape(limits.visible(str(value)))
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -103,14 +142,24 @@ def fit(
     ] = None,
     residents: Annotated[
         int | None,
-        typer.Option("--residents", help="Population the trace covers: sets requests_per_resident_year.", min=1),
+        typer.Option(
+            "--residents",
+            help="Population the trace covers: sets requests_per_resident_year.",
+            parser=whole("residents", ge=1, le=10**10),
+            show_default=False,
+        ),
     ] = None,
     channels: Annotated[
         list[str] | None,
         typer.Option("--channel", help="Fit only requests from this channel; repeatable.", show_default=False),
     ] = None,
     min_cases: Annotated[
-        int, typer.Option("--min-cases", help="Fewest requests for a group's own handling-time fit.", min=2)
+        int,
+        typer.Option(
+            "--min-cases",
+            help="Fewest requests for a group's own handling-time fit.",
+            parser=whole("requests", ge=2, le=10**9),
+        ),
     ] = 50,
     as_json: JsonOption = False,
 ) -> None:
@@ -119,13 +168,14 @@ def fit(
     on-time shares against the due dates. A scenario uses it with [bold]extends[/].
 
     [dim]Examples:
-      microgov fit out/boston.parquet --out scenarios/boston-fit.toml --residents 650000
+      microgov fit out/boston.parquet --out out/boston-fit.toml --residents 650000
       microgov fit out/boston.parquet --out out/residents.toml --channel "Constituent Call" \\
         --channel "Citizens Connect App" --channel "Self Service" --json[/]
     """
     from sim.realdata import fit_trace, read_trace, write_fragment
     from sim.scenario import load_scenario, scenario_from_dict
 
+    output_path(fragment_out, "--out", [trace, *([scenario_file] if scenario_file else [])])
     scenario = load_scenario(scenario_file) if scenario_file else scenario_from_dict({})
     with progress_bar(f"fitting {trace.name}") as update:
         result = fit_trace(
@@ -157,7 +207,7 @@ def _h(x: float | None) -> str:
 def _print_fit(data: dict[str, Any], fragment: Path) -> None:
     arr = data["arrivals"]
     head = table(
-        f"{escape(Path(data['trace'] or 'trace').name)}: {data['cases']:,} requests, {data['period']['start']} to "
+        f"{_t(Path(data['trace'] or 'trace').name)}: {data['cases']:,} requests, {data['period']['start']} to "
         f"{data['period']['end']}",
         "per day",
         "per year",
@@ -207,7 +257,7 @@ def _print_fit(data: dict[str, Any], fragment: Path) -> None:
         best = fit[fit["chosen"]] if fit else None
         share = e["on_time"]["share"]
         depts.add_row(
-            escape(name),
+            _t(name),
             f"{e['cases']:,}",
             fit["chosen"] if fit else "–",
             _h(best["median_h"]) if best else "–",
@@ -215,7 +265,7 @@ def _print_fit(data: dict[str, Any], fragment: Path) -> None:
             "–" if share is None else f"{share:.0%}",
         )
     out.print(depts)
-    out.print(f'[dim]fragment: {escape(str(fragment))} (use it with extends = "{escape(fragment.name)}")[/]')
+    out.print(f'[dim]fragment: {_t(fragment)} (use it with extends = "{_t(fragment.name)}")[/]')
 
 
 def export(
@@ -234,6 +284,7 @@ def export(
     """
     from sim.realdata import export_events
 
+    output_path(dest, "OUT", [events])
     with progress_bar(f"exporting {events.name}") as update:
         summary = export_events(events, target, dest, progress=update)
     if as_json:
@@ -241,8 +292,7 @@ def export(
         return
     extra = f" ({summary['closed']:,} closed, {summary['open']:,} open)" if "closed" in summary else ""
     out.print(
-        f"[green]ok[/] {escape(str(dest))}: {summary['requests']:,} requests{extra}, {summary['events']:,} events "
-        f"as {target}"
+        f"[green]ok[/] {_t(dest)}: {summary['requests']:,} requests{extra}, {summary['events']:,} events as {target}"
     )
 
 

@@ -7,28 +7,47 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, print_json, table, warn
+from sim import limits
+from sim.cli.common import (
+    Days,
+    JsonOption,
+    ScenarioArg,
+    Seed,
+    SetOption,
+    build_checked,
+    number,
+    out,
+    output_path,
+    print_json,
+    table,
+    warn,
+    whole,
+)
 from sim.cli.progress import progress_bar
 from sim.metrics import too_short_lines
 from sim.scenario import load_scenario
 
-DaysOption = Annotated[
-    float | None, typer.Option("--days", "-d", help="Simulated days (default: the scenario's clock.days).", min=0.01)
-]
-SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed).", min=0)]
+#: The largest arrival or service rate ``validate mmc`` takes (a million an hour).
+RATE = 1e6
 
 
 def run(
     file: ScenarioArg,
-    days: DaysOption = None,
-    seed: SeedOption = None,
+    days: Days = None,
+    seed: Seed = None,
     overrides: SetOption = None,
     events: Annotated[
         Path | None,
         typer.Option("--events", help="Write every request's event history to this Parquet file.", dir_okay=False),
     ] = None,
     warmup_days: Annotated[
-        float | None, typer.Option("--warmup-days", help="Leave requests of the first days out of the KPIs.", min=0)
+        float | None,
+        typer.Option(
+            "--warmup-days",
+            help="Leave requests of the first days out of the KPIs (default: the scenario's clock.warmup_days).",
+            parser=number("a number of days", ge=0, le=limits.MAX_DAYS),
+            show_default=False,
+        ),
     ] = None,
     trace: Annotated[
         Path | None,
@@ -51,11 +70,22 @@ def run(
       microgov run scenarios/haigang-2020.toml --days 7 --trace out/boston.parquet --set trace.start=2015-03-02[/]
     """
     from sim.engine import simulate
+    from sim.scenario.sense import check_run
 
+    output_path(events, "--events", [file, *([trace] if trace else [])])
     scenario = load_scenario(file, overrides or [])
+    check_run(scenario, days, warmup_days, generated=trace is None)
+    district = build_checked(scenario, file)
     with progress_bar(f"simulating {scenario.name}") as update:
         result = simulate(
-            scenario, seed=seed, days=days, warmup_days=warmup_days, events=events, progress=update, trace=trace
+            scenario,
+            seed=seed,
+            days=days,
+            warmup_days=warmup_days,
+            events=events,
+            progress=update,
+            trace=trace,
+            district=district,
         )
     kpis = result.kpis
     if as_json:
@@ -180,17 +210,48 @@ validate_app = typer.Typer(
 
 @validate_app.command("mmc")
 def mmc(
-    arrival_rate: Annotated[float, typer.Option("--arrival-rate", help="Requests per hour.", min=0.0)],
-    service_rate: Annotated[
-        float, typer.Option("--service-rate", help="Requests per hour one person handles.", min=0.0)
+    arrival_rate: Annotated[
+        float,
+        typer.Option("--arrival-rate", help="Requests per hour.", parser=number("requests per hour", gt=0, le=RATE)),
     ],
-    servers: Annotated[int, typer.Option("--servers", help="People on duty, around the clock.", min=1)],
-    customers: Annotated[int, typer.Option("--customers", help="Requests per replication.", min=100)] = 200_000,
-    reps: Annotated[int, typer.Option("--reps", help="Independent replications.", min=2)] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Master seed.", min=0)] = 0,
+    service_rate: Annotated[
+        float,
+        typer.Option(
+            "--service-rate",
+            help="Requests per hour one person handles.",
+            parser=number("requests per hour", gt=0, le=RATE),
+        ),
+    ],
+    servers: Annotated[
+        int,
+        typer.Option(
+            "--servers", help="People on duty, around the clock.", parser=whole("people", ge=1, le=limits.MAX_STAFF)
+        ),
+    ],
+    customers: Annotated[
+        int,
+        typer.Option(
+            "--customers",
+            help="Requests per replication.",
+            parser=whole("requests", ge=100, le=limits.MAX_CUSTOMERS),
+        ),
+    ] = 200_000,
+    reps: Annotated[
+        int,
+        typer.Option(
+            "--reps", help="Independent replications.", parser=whole("replications", ge=2, le=limits.MAX_REPS)
+        ),
+    ] = 10,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Master seed.", parser=whole("a seed", ge=0, le=limits.MAX_SEED))
+    ] = 0,
     warmup: Annotated[
         float,
-        typer.Option("--warmup", help="Share of each replication's requests left out as warm-up.", min=0, max=0.9),
+        typer.Option(
+            "--warmup",
+            help="Share of each replication's requests left out as warm-up.",
+            parser=number("a share", ge=0, le=0.9),
+        ),
     ] = 0.1,
     peer: Annotated[str | None, typer.Option("--peer", help="Also run the model in another simulator: ciw.")] = None,
     as_json: JsonOption = False,

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import tomli_w
 import typer
+from rich.markup import escape
 
-from sim.cli.common import JsonOption, ScenarioArg, SetOption, out, pct, print_json, table
+from sim.cli.common import JsonOption, ScenarioArg, SetOption, build_checked, out, pct, print_json, table
 from sim.scenario import load_scenario
 
 if TYPE_CHECKING:
@@ -26,8 +27,11 @@ def check(
 ) -> None:
     """Validate a scenario file (and its [bold]extends[/] chain and [bold]--set[/] overrides) without running it.
 
-    Exit status 0 when valid; otherwise one line per problem naming the file, line, field, what was
-    expected and what was found, and exit status 2.
+    Besides each field, it checks that a run would mean something (someone on duty wherever requests
+    go, departments for the categories that need them, scripted incidents inside the run and at nodes
+    the district has, a district this machine can build) and builds the district once. Exit status 0
+    when valid; otherwise one line per problem naming the file, line, field, what was expected and what
+    was found, and exit status 2.
 
     [dim]Examples:
       microgov check scenarios/haigang-2020.toml --set staffing.per_office=50
@@ -37,21 +41,27 @@ def check(
     if dump:
         sys.stdout.write(tomli_w.dumps(_without_none(sc.model_dump(mode="python"))))
         return
+    district = build_checked(sc, file)
     summary = {
         "file": str(file),
         "name": sc.name,
         "streets": len(sc.streets),
         "towns": len(sc.towns),
         "departments": len(sc.departments),
+        "nodes": district.graph.number_of_nodes(),
         "valid": True,
     }
     if as_json:
         print_json(summary)
         return
     out.print(
-        f"[green]ok[/] {file}: {sc.name} ({summary['streets']} streets, {summary['towns']} towns, "
-        f"{summary['departments']} departments)"
+        f"[green]ok[/] {escape(str(file))}: {escape(sc.name)} ({_n(len(sc.streets), 'street')}, "
+        f"{_n(len(sc.towns), 'town')}, {_n(len(sc.departments), 'department')}; {summary['nodes']:,} nodes)"
     )
+
+
+def _n(count: int, what: str) -> str:
+    return f"{count:,} {what}{'' if count == 1 else 's'}"
 
 
 def _without_none(value: Any) -> Any:
@@ -72,10 +82,10 @@ def structure(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOptio
     [dim]Example: microgov structure scenarios/haigang-2020.toml --json[/]
     """
     from sim.brief import structure_figures
-    from sim.structure import TIER, build_district
+    from sim.structure import TIER
 
     sc = load_scenario(file, overrides or [])
-    district = build_district(sc)
+    district = build_checked(sc, file)
     g = district.graph
     levels = Counter(str(a["level"]) for _, a in g.nodes(data=True))
     offices = []

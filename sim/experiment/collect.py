@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.experiment.errors import ExperimentError
 from sim.experiment.executors import Outcome
 from sim.experiment.kpis import KPIS
 from sim.experiment.stats import Band, Running
@@ -29,9 +30,14 @@ class RowWriter:
     """``results.csv`` and ``results.parquet``: one row per scenario (or design point) × replication × KPI."""
 
     def __init__(self, folder: Path, columns: Sequence[str]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.created = not folder.exists()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.csv_file = (folder / "results.csv").open("w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise ExperimentError(f"{folder}: cannot write the results there ({exc.strerror or exc})") from None
         self.columns = [*columns, "replication", "kpi", "value"]
-        self.csv_file = (folder / "results.csv").open("w", newline="", encoding="utf-8")
         self.csv = csv.writer(self.csv_file)
         self.csv.writerow(self.columns)
         self.path = folder / "results.parquet"
@@ -64,6 +70,16 @@ class RowWriter:
         if self.parquet is not None:
             self.parquet.close()
         self.csv_file.close()
+
+    def abort(self) -> None:
+        """Close and remove what was written (and the folder, if this made it and nothing else is there)."""
+        if self.parquet is not None:
+            self.parquet.close()
+        self.csv_file.close()
+        for path in (self.folder / "results.csv", self.path):
+            path.unlink(missing_ok=True)
+        if self.created and not any(self.folder.iterdir()):
+            self.folder.rmdir()
 
 
 def _kind(name: str, col: Sequence[Any]) -> pa.DataType:
@@ -173,6 +189,11 @@ class Collector:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+    def abort(self) -> None:
+        """Stop collecting part-way: the rows written so far are removed, not left half-written."""
+        if self.writer is not None:
+            self.writer.abort()
 
     def frame(self) -> Any:
         import pandas as pd

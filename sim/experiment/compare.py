@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim import limits
 from sim.experiment.collect import Collector
-from sim.experiment.errors import ExperimentError
+from sim.experiment.errors import ExperimentError, ScenarioFailed
 from sim.experiment.executors import Executor, Sequential
 from sim.experiment.kpis import HEADLINE, KPI, KPIS, kpi
 from sim.experiment.replicate import Target, Task, run_replication
 from sim.experiment.stats import LEVEL, Running, holm, mser5, mser5_cap, p_value, verdict
 from sim.scenario.schema import Scenario
+from sim.scenario.sense import check_run
 
 MIN_AUTO_REPS = 5
 
@@ -145,7 +147,10 @@ def auto_warmup(plan: Plan, days: float) -> tuple[float, dict[str, Any]]:
     not_steady = []
     for label, scenario in plan.scenarios:
         task = Task(label, 0, 0, scenario.model_dump(mode="python"), plan.seed, days, 0.0, None, plan.offices)
-        pilot = run_replication(task)
+        try:
+            pilot = run_replication(task)
+        except ScenarioFailed as exc:
+            raise ExperimentError("\n".join(f"{label}: {line}" for line in str(exc).splitlines())) from None
         cut = mser5(pilot.backlog)
         found[label] = pilot.backlog_t[cut] / 24.0 if cut < len(pilot.backlog_t) else 0.0
         if cut and cut >= mser5_cap(len(pilot.backlog)):
@@ -190,12 +195,26 @@ def compare_scenarios(
     labels = [label for label, _ in plan.scenarios]
     if len(set(labels)) != len(labels):
         raise ExperimentError(f"two scenarios have the same name: {labels}")
+    if plan.reps is not None and not 1 <= plan.reps <= limits.MAX_REPS:
+        raise ExperimentError(f"reps: expected 1 to {limits.MAX_REPS:,} replications, found {plan.reps:,}")
+    if not 2 <= plan.max_reps <= limits.MAX_REPS:
+        raise ExperimentError(f"max_reps: expected 2 to {limits.MAX_REPS:,} replications, found {plan.max_reps:,}")
+    runs = (plan.reps or plan.max_reps) * len(labels)
+    if runs > limits.MAX_RUNS:
+        raise ExperimentError(
+            f"{len(labels):,} scenarios × {plan.reps or plan.max_reps:,} replications is {runs:,} runs, more than the "
+            f"{limits.MAX_RUNS:,} one experiment takes; fewer replications or design points"
+        )
     days = plan.days if plan.days is not None else plan.scenarios[0][1].clock.days
+    auto = plan.warmup_days == "auto"
+    given = None if auto or plan.warmup_days is None else float(plan.warmup_days)
+    for _, scenario in plan.scenarios:  # each must be able to judge something in the window asked for
+        check_run(scenario, plan.days, 0.0 if auto else given)
     warmup_auto = None
-    if plan.warmup_days == "auto":
+    if auto:
         warmup, warmup_auto = auto_warmup(plan, days)
     else:
-        warmup = float(plan.warmup_days) if plan.warmup_days is not None else plan.scenarios[0][1].clock.warmup_days
+        warmup = given if given is not None else plan.scenarios[0][1].clock.warmup_days
     if warmup >= days:
         raise ExperimentError(f"the warm-up ({warmup:g} days) must be shorter than the run ({days:g} days)")
     columns = plan.columns or {label: {"scenario": label} for label in labels}
@@ -204,6 +223,7 @@ def compare_scenarios(
     executor = executor or Sequential()
     goal = plan.reps if plan.reps is not None else MIN_AUTO_REPS
     done = 0
+    finished_ok = False
     try:
         while True:
             tasks = [
@@ -214,6 +234,10 @@ def compare_scenarios(
             total = goal * len(labels)
             finished = done * len(labels)
             for outcome in executor.run(tasks):
+                if outcome.fatal:
+                    raise ExperimentError(
+                        "\n".join(f"{outcome.task.label}: {line}" for line in (outcome.error or "").splitlines())
+                    )
                 collector.add(outcome)
                 finished += 1
                 if progress:
@@ -224,8 +248,10 @@ def compare_scenarios(
             goal = _more_reps(collector, labels, plan, done)
             if goal <= done:
                 break
+        finished_ok = True
     finally:
-        collector.close()
+        # an experiment that stops part-way leaves no half-written results behind
+        collector.close() if finished_ok else collector.abort()
     return Comparison(plan, collector, done, days, warmup, warmup_auto)
 
 

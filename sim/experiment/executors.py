@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -18,18 +19,24 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from sim.experiment.errors import ExperimentError
+from sim.experiment.errors import ExperimentError, ScenarioFailed
 from sim.experiment.replicate import RepResult, Task, run_replication
 
 ATTEMPTS = 2
+#: A Dask scheduler's address: protocol, host and port.
+ADDRESS = re.compile(r"(tcp|tls|ws|wss)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):[0-9]{1,5}")
 
 
 @dataclass
 class Outcome:
+    """A task's result, or the error of its last attempt; ``fatal`` when its scenario cannot be run at all
+    (no attempt will do better, and the experiment stops)."""
+
     task: Task
     result: RepResult | None
     error: str | None
     attempts: int
+    fatal: bool = False
 
 
 def _describe(exc: BaseException) -> str:
@@ -65,10 +72,15 @@ class Sequential(Executor):
             error = None
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    yield Outcome(task, run_replication(task), None, attempt)
+                    result = run_replication(task)
+                except ScenarioFailed as exc:
+                    yield Outcome(task, None, str(exc), attempt, fatal=True)
                     break
                 except Exception as exc:  # reported, never raised past the harness
                     error = _describe(exc)
+                else:
+                    yield Outcome(task, result, None, attempt)
+                    break
             else:
                 yield Outcome(task, None, error, ATTEMPTS)
 
@@ -130,6 +142,9 @@ class LocalPool(Executor):
                     broken = _describe(exc)
                     pending[future] = (task, attempt)
                     break
+                except ScenarioFailed as exc:
+                    yield Outcome(task, None, str(exc), attempt, fatal=True)
+                    continue
                 except Exception as exc:
                     error = _describe(exc)
                 if attempt < ATTEMPTS:
@@ -159,9 +174,13 @@ class DaskCluster(Executor):
             from distributed import Client
         except ImportError:
             raise ExperimentError("--cluster needs the cluster extra: pip install 'microgov[cluster]'") from None
+        if not ADDRESS.fullmatch(address.strip()):
+            raise ExperimentError(
+                f"--cluster {address!r}: expected a scheduler address such as tcp://host:8786 (tcp, tls, ws or wss)"
+            )
         try:
-            self.client: Any = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+            self.client: Any = Client(address.strip(), timeout="10s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise ExperimentError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
@@ -183,7 +202,11 @@ class DaskCluster(Executor):
             if future.status == "finished":
                 yield Outcome(task, future.result(), None, attempt)
                 continue
-            error = _describe(future.exception())
+            failure = future.exception()
+            if isinstance(failure, ScenarioFailed):
+                yield Outcome(task, None, str(failure), attempt, fatal=True)
+                continue
+            error = _describe(failure)
             if attempt < ATTEMPTS:
                 retry = self.client.submit(run_replication, task, pure=False)
                 attempts[retry.key] = (task, attempt + 1)

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from sim.engine import simulate
+from sim.errors import MicrogovError
+from sim.experiment.errors import ScenarioFailed
 from sim.experiment.kpis import cohorts, values
 from sim.scenario.schema import PRIORITIES, Scenario
 from sim.structure import District, build_district
@@ -79,17 +81,18 @@ def district_for(scenario: Scenario, offices: tuple[str, ...] = ()) -> District:
 
 
 def run_replication(task: Task) -> RepResult:
-    """Run one replication of ``task`` (in whatever process or cluster worker this is)."""
+    """Run one replication of ``task`` (in whatever process or cluster worker this is); a scenario that
+    cannot be run as given raises :class:`ScenarioFailed`."""
     start = time.perf_counter()
     scenario = Scenario.model_validate(task.doc)
     seed = np.random.SeedSequence(task.seed, spawn_key=(task.rep,))
-    result = simulate(
-        scenario,
-        seed=seed,
-        days=task.days,
-        warmup_days=task.warmup_days,
-        district=district_for(scenario, task.offices),
-    )
+    try:
+        district = district_for(scenario, task.offices)
+        result = simulate(scenario, seed=seed, days=task.days, warmup_days=task.warmup_days, district=district)
+    except ScenarioFailed:
+        raise
+    except MicrogovError as exc:
+        raise ScenarioFailed(str(exc)) from None
     m = result.metrics
     counts = np.zeros(0, dtype=np.int64)
     for g in m.by_priority:

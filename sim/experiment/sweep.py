@@ -7,6 +7,7 @@ numbers across points), and each KPI is reported per point with its interval.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import tomli_w
 from scipy.stats import qmc
 
+from sim import limits
 from sim.errors import Problem, ScenarioError
 from sim.experiment.compare import Comparison, Plan, compare_scenarios
 from sim.experiment.errors import ExperimentError
@@ -81,6 +83,12 @@ def design(
     if not varies:
         raise ExperimentError("a sweep needs at least one --vary key=v1,v2,...")
     if kind == "full":
+        count = math.prod(len(v.values) for v in varies)
+        if count > limits.MAX_POINTS:
+            raise ExperimentError(
+                f"--design full: {count:,} combinations of the --vary values, more than the {limits.MAX_POINTS:,} "
+                "design points a sweep takes; vary fewer values, or use --design lhs --samples N"
+            )
         return [
             dict(zip([v.key for v in varies], combo, strict=True))
             for combo in itertools.product(*(v.values for v in varies))

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from sim import limits
 from sim.eventlog import iter_batches, read_metadata
 from sim.realdata.errors import RealDataError
 from sim.realdata.trace import replacing
@@ -76,7 +77,12 @@ def export_events(
     """Write the event log at ``path`` as ``to`` (``open311``, ``xes`` or ``csv``) to ``out``, atomically;
     returns what was written. ``progress`` gets the share of events written."""
     if to not in TARGETS:
-        raise RealDataError(f"unknown export format '{to}'; formats: {', '.join(TARGETS)}")
+        raise RealDataError(f"unknown export format '{limits.visible(to)}'; formats: {', '.join(TARGETS)}")
+    problem = limits.input_problem(Path(path), limits.MAX_TRACE_BYTES)
+    if problem:
+        raise RealDataError(f"{path}: {problem}")
+    if limits.same_file(Path(out), Path(path)):
+        raise RealDataError(f"{out}: the same file as the event log read; writing it would destroy the log")
     meta = read_metadata(path)
     total = max(pq.ParquetFile(path).metadata.num_rows, 1)
     writer = {"open311": _Open311, "xes": _Xes, "csv": _Csv}[to](meta)

@@ -676,7 +676,7 @@ def _validate(fragment: str, scenario: Scenario) -> None:
     try:
         data = tomllib.loads(fragment)
         scenario_from_dict(merge(scenario.model_dump(mode="python"), data))
-    except (tomllib.TOMLDecodeError, ScenarioError) as exc:
+    except (tomllib.TOMLDecodeError, ScenarioError, ValueError) as exc:
         raise RealDataError(f"the fitted fragment does not validate: {str(exc).splitlines()[0]}") from None
 
 

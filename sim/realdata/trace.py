@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import limits
 from sim.errors import ScenarioError
 from sim.realdata.errors import RealDataError
 from sim.scenario import Scenario, scenario_from_dict
@@ -100,8 +101,9 @@ def write_trace(frame: pd.DataFrame, meta: dict[str, Any], path: str | Path) -> 
 def read_trace(path: str | Path, columns: Sequence[str] | None = None) -> Trace:
     """Read a trace written by ``microgov import`` (all columns, or just ``columns``)."""
     p = Path(path)
-    if not p.is_file():
-        raise RealDataError(f"{p}: no such trace")
+    problem = limits.input_problem(p, limits.MAX_TRACE_BYTES)
+    if problem:
+        raise RealDataError(f"{p}: {'no such trace' if problem == 'no such file' else problem}")
     try:
         pf = pq.ParquetFile(p)
         meta = pf.schema_arrow.metadata or {}

@@ -15,13 +15,15 @@ import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim import limits
 from sim.errors import Problem, ScenarioError
+from sim.scenario import sense
 from sim.scenario.locate import Key, key_lines, locate
 from sim.scenario.schema import Scenario
 
@@ -87,18 +89,46 @@ def load_document(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, 
     return load_scenario(path, overrides).model_dump(mode="json")
 
 
-def validate_layers(layers: Sequence[Layer]) -> Scenario:
+def validate_layers(layers: Sequence[Layer], *, sense_checks: bool = True) -> Scenario:
+    """Merge the layers and validate the result, then (``sense_checks``) refuse what would make a run
+    meaningless (:mod:`sim.scenario.sense`), every problem located in the layer that set it."""
     merged: dict[str, Any] = {}
     for layer in layers:
         try:
             merged = merge(merged, layer.data)
         except _NoSuchItem as exc:
             raise ScenarioError(Problem(str(exc), source=layer.source)) from None
+        except _EmptyTable as exc:
+            line = locate(layer.lines, exc.path) if layer.lines else None
+            raise ScenarioError(
+                Problem(
+                    f"an empty table changes nothing: tables merge key by key, so the entries already there "
+                    f"({exc.kept}) stay; change their keys one by one",
+                    source=layer.source,
+                    line=line,
+                    path=".".join(map(str, exc.path)),
+                )
+            ) from None
     try:
-        return Scenario.model_validate(merged)
+        scenario = Scenario.model_validate(merged)
     except ValidationError as exc:
         problems = [_problem(err, layers) for err in exc.errors()]
         raise ScenarioError(_dedupe(problems)) from None
+    if sense_checks:
+        found = [locate_problem(p, layers) for p in sense.problems(scenario)]
+        if found:
+            raise ScenarioError(_dedupe(found))
+    return scenario
+
+
+def locate_problem(problem: Problem, layers: Sequence[Layer]) -> Problem:
+    """``problem`` (with a dotted path but no source) placed in the layer and line that set its path."""
+    if problem.source is not None or not problem.path:
+        return problem
+    loc = tuple(int(p) if p.isdigit() else p for p in problem.path.split("."))
+    layer = _source_of(loc, layers)
+    line = locate(layer.lines, loc) if layer.lines else None
+    return replace(problem, source=layer.source, line=line)
 
 
 def read_layers(path: str | Path) -> list[Layer]:
@@ -115,9 +145,10 @@ def read_layers(path: str | Path) -> list[Layer]:
             raise ScenarioError(Problem("extends cycle", source=src, line=line, path="extends", found=cycle))
         if len(seen) >= MAX_EXTENDS_DEPTH:
             raise ScenarioError(Problem(f"extends chain deeper than {MAX_EXTENDS_DEPTH} files", source=str(current)))
-        if not current.is_file():
+        if not current.exists() or current.is_dir():
             if referrer is None:
-                raise ScenarioError(Problem("no such scenario file", source=str(current)))
+                what = "a folder, not a scenario file" if current.is_dir() else "no such scenario file"
+                raise ScenarioError(Problem(what, source=str(current)))
             src, line = referrer
             raise ScenarioError(
                 Problem(
@@ -156,6 +187,9 @@ def read_layers(path: str | Path) -> list[Layer]:
 def read_file(path: Path) -> Layer:
     """Read one TOML file into a layer; every way it can be unreadable is a :class:`ScenarioError`."""
     source = str(path)
+    unreadable = limits.input_problem(path, limits.MAX_SCENARIO_BYTES)
+    if unreadable:
+        raise ScenarioError(Problem(f"not a scenario file: {unreadable}", source=source))
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -186,6 +220,9 @@ def read_file(path: Path) -> Layer:
         text = text[1:]
     try:
         data = tomllib.loads(text)
+        deep = limits.depth(data) > limits.MAX_DEPTH
+    except RecursionError:
+        deep = True
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -195,6 +232,8 @@ def read_file(path: Path) -> Layer:
         raise ScenarioError(
             Problem(f"TOML syntax error{column}: {detail[:1].lower()}{detail[1:]}", source=source, line=line)
         ) from None
+    if deep:
+        raise ScenarioError(Problem(f"arrays or tables nested more than {limits.MAX_DEPTH} deep", source=source))
     if not data:
         raise ScenarioError(
             Problem(
@@ -224,15 +263,25 @@ def parse_override(text: str) -> Override:
             raise ScenarioError(Problem("malformed key", source=source, expected="dotted.key=value", found=f"'{key}'"))
         segments.append(int(part) if part.isdigit() else part)
     check_path(tuple(segments), source)
-    return Override(text=text, path=tuple(segments), value=parse_value(raw.strip()))
+    try:
+        value = parse_value(raw.strip())
+    except ValueError as exc:
+        raise ScenarioError(Problem(str(exc), source=source, path=key)) from None
+    return Override(text=text, path=tuple(segments), value=value)
 
 
 def parse_value(raw: str) -> Any:
-    """A ``--set`` value as TOML would read it, or the raw text when it is not a TOML value."""
+    """A ``--set`` value as TOML would read it, or the raw text when it is not a TOML value; a value
+    nested too deeply is a ValueError."""
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    except RecursionError:
+        value = None
+    if value is None or limits.depth(value) > limits.MAX_DEPTH:
+        raise ValueError(f"the value nests arrays or tables more than {limits.MAX_DEPTH} deep")
+    return value
 
 
 def override_layer(override: Override) -> Layer:
@@ -242,15 +291,16 @@ def override_layer(override: Override) -> Layer:
     return Layer(source=override.source, data=data)
 
 
-def merge(base: Mapping[str, Any], top: Mapping[Any, Any]) -> dict[str, Any]:
+def merge(base: Mapping[str, Any], top: Mapping[Any, Any], at: tuple[str | int, ...] = ()) -> dict[str, Any]:
     """Deep-merge ``top`` over ``base``: tables merge key by key, everything else is replaced.
 
     An integer key addresses an item of an array (how ``--set streets.2.staff=50`` reaches into
-    ``[[streets]]``).
+    ``[[streets]]``). An empty table over a table with entries would change nothing, so it is refused
+    (``categories = {}`` reads as "no categories", which is not what merging does).
     """
     out: dict[str, Any] = dict(base)
     for key, value in top.items():
-        out[key] = _merge_value(out.get(key), value)
+        out[key] = _merge_value(out.get(key), value, (*at, key))
     return out
 
 
@@ -258,7 +308,15 @@ class _NoSuchItem(LookupError):
     """An override addresses an array item that the merged document does not have."""
 
 
-def _merge_value(old: Any, new: Any) -> Any:
+class _EmptyTable(ValueError):
+    """An empty table set over a table that has entries (which merging keeps)."""
+
+    def __init__(self, path: tuple[str | int, ...], kept: str) -> None:
+        super().__init__(".".join(map(str, path)))
+        self.path, self.kept = path, kept
+
+
+def _merge_value(old: Any, new: Any, at: tuple[str | int, ...] = ()) -> Any:
     if isinstance(new, dict) and any(isinstance(k, int) for k in new):
         items = list(old) if isinstance(old, list) else []
         for index, value in new.items():
@@ -268,10 +326,13 @@ def _merge_value(old: Any, new: Any) -> Any:
                     if items
                     else f"no item {index} to set: the array is empty"
                 )
-            items[index] = _merge_value(items[index], value)
+            items[index] = _merge_value(items[index], value, (*at, index))
         return items
     if isinstance(new, dict) and isinstance(old, dict):
-        return merge(old, new)
+        if not new and old:
+            names = list(map(str, old))
+            raise _EmptyTable(at, ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else ""))
+        return merge(old, new, at)
     return new
 
 
@@ -433,6 +494,8 @@ _EXPECTED = {
     "model_type": "a table",
     "model_attributes_type": "a table",
     "string_too_short": "a non-empty string",
+    "string_unicode": "text (this has a byte that is not UTF-8)",
+    "finite_number": "a finite number",
 }
 
 
@@ -449,7 +512,13 @@ def _expected(err: Mapping[str, Any]) -> str:
     }
     if kind in bounds:
         sign, key = bounds[kind]
-        return f"a number {sign} {ctx.get(key)}"
+        bound = ctx.get(key)
+        shown = str(bound)
+        if isinstance(bound, int | float) and (isinstance(bound, int) or float(bound).is_integer()):
+            shown = f"{int(bound):,}"
+        elif isinstance(bound, float):
+            shown = f"{bound:g}"
+        return f"a number {sign} {shown}"
     if kind == "string_pattern_mismatch":
         return "a lower-case name (letters, digits and _ , starting with a letter)"
     if kind == "literal_error":

@@ -15,15 +15,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
+from sim import limits
+
 
 class Model(BaseModel):
     """Base of every scenario section: frozen and with no unknown keys.
 
-    Scalars are strict (``staff = "50"`` is an error, not 50); arrays become tuples so nothing in a
-    loaded scenario can be changed in place.
+    Scalars are strict (``staff = "50"`` is an error, not 50) and finite (TOML's ``nan`` and ``inf`` are
+    errors); arrays become tuples so nothing in a loaded scenario can be changed in place.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def span(lo: int, hi: int) -> AfterValidator:
@@ -37,13 +39,29 @@ def span(lo: int, hi: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """Text shown on terminals and in reports holds no control characters (a terminal would act on them)."""
+
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise ValueError(f"{what} holds a control character ({ascii(found.group())[1:-1]}); remove it")
+        return value
+
+    return AfterValidator(check)
+
+
 Int = Annotated[int, Strict()]
 Pair = tuple[Int, Int]
-Name = Annotated[str, Strict(), Field(min_length=1, max_length=80)]
-Text = Annotated[str, Strict(), Field(max_length=2000)]
+Name = Annotated[str, Strict(), Field(min_length=1, max_length=80), _printable(_CONTROL, "a name")]
+Text = Annotated[str, Strict(), Field(max_length=2000), _printable(_CONTROL_IN_TEXT, "a text")]
 Ident = Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 OfficeId = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=24)]
-Staff = Annotated[int, Strict(), Field(ge=0, le=100_000)]
+Staff = Annotated[int, Strict(), Field(ge=0, le=limits.MAX_STAFF)]
 Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 Hours = Annotated[float, Strict(), Field(gt=0.0, le=100_000.0)]
 Weight = Annotated[float, Strict(), Field(ge=0.0, le=1000.0)]
@@ -469,7 +487,7 @@ class InjectSpec(Model):
     text: Text = ""
 
 
-TraceName = Annotated[str, Strict(), Field(min_length=1, max_length=200)]
+TraceName = Annotated[str, Strict(), Field(min_length=1, max_length=200), _printable(_CONTROL, "a request type")]
 
 
 class TraceSpec(Model):
@@ -520,8 +538,8 @@ class ClockSpec(Model):
     """The simulated calendar: when the run starts, how long it lasts, what is warm-up."""
 
     start: dt.date
-    days: Annotated[float, Strict(), Field(gt=0.0, le=3660.0)]
-    warmup_days: Annotated[float, Strict(), Field(ge=0.0, le=3660.0)] = 0.0
+    days: Annotated[float, Strict(), Field(gt=0.0, le=limits.MAX_DAYS)]
+    warmup_days: Annotated[float, Strict(), Field(ge=0.0, le=limits.MAX_DAYS)] = 0.0
     sample_h: Annotated[float, Strict(), Field(gt=0.0, le=168.0)] = 1.0
 
 
@@ -543,7 +561,7 @@ class Scenario(Model):
 
     name: Name
     description: Text = ""
-    seed: Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] = 0
+    seed: Annotated[int, Strict(), Field(ge=0, le=limits.MAX_SEED)] = 0
     district: DistrictSpec
     departments: dict[Ident, DepartmentSpec]
     streets: dict[OfficeId, OfficeSpec] = Field(default_factory=dict)
