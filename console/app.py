@@ -38,6 +38,9 @@ SCREENS: dict[str, type[Screen[Any]]] = {
 class MicrogovApp(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "microgov"
+    # the layout changes below 100 columns (panes stack) and below 32 rows (charts take turns with tables)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     MODES = SCREENS  # type: ignore[assignment]
     BINDINGS = [
         *[
@@ -111,10 +114,12 @@ class MicrogovApp(App[None]):
 
 def _translated(cls: type[Any], words: Words, **extra: Any) -> type[Any]:
     """``cls`` with its keys described in ``words``' language (the same keys, the same ids)."""
-    bindings = [
-        dataclasses.replace(b, description=words.phrase(b.description)) if isinstance(b, Binding) else b
-        for b in cls.BINDINGS
-    ]
+
+    def translated(b: Binding) -> Binding:
+        group = b.group and Binding.Group(words.phrase(b.group.description), b.group.compact)
+        return dataclasses.replace(b, description=words.phrase(b.description), group=group)
+
+    bindings = [translated(b) if isinstance(b, Binding) else b for b in cls.BINDINGS]
     return type(cls.__name__, (cls,), {"BINDINGS": bindings, "__module__": cls.__module__, **extra})
 
 

@@ -6,6 +6,7 @@ plots, report.md) takes its KPIs from this list, so a KPI added here appears eve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,15 @@ class KPI:
     unit: str
     better: str  # "higher", "lower" or "neither"
     read: Callable[[dict[str, Any]], float | None]
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the KPI can take, for clipping intervals drawn around its mean: a rate or share of
+        requests lies in 0..1; times and counts are at least 0, and so is utilisation, which has no upper
+        bound (people on duty finish what they started after their shift ends, so it can pass 100%)."""
+        if self.unit == "share" and not self.name.endswith("_utilisation"):
+            return (0.0, 1.0)
+        return (0.0, math.inf)
 
     def of(self, kpis: dict[str, Any]) -> float | None:
         try:
