@@ -211,7 +211,7 @@ async def test_compare_lists_what_can_run_and_keeps_results_when_a_scenario_fail
         assert any("small-broken.toml" in n for n in notices(app))
         table = screen.query_one("#compare-kpis", DataTable)
         assert table.row_count > 10 and "response_rate" in {str(k.value) for k in table.rows}
-        headers = [str(c.label) for c in table.ordered_columns]
+        headers = [" ".join(str(c.label).split()) for c in table.ordered_columns]
         assert headers == ["KPI", "Small 4", "Small 30", "Δ Small 30", "verdict"]
         assert not screen.running and not screen.work.working
 

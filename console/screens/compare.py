@@ -345,19 +345,22 @@ class CompareScreen(ModeScreen):
         for p in summary["paired"]:
             wanted += [(f"d:{p['name']}", f"Δ {p['name']}"), (f"v:{p['name']}", w("verdict"))]
         table.clear(columns=True)
-        table.header_height = 2  # long names on two lines: the columns stay as narrow as their figures
+        # long names on two lines, and one space between columns instead of two: at 80 columns two
+        # scenarios, the difference and the verdict fit beside the KPI names
+        table.header_height = 2
+        table.cell_padding = 0
         for key, label in wanted:
             table.add_column(_two_lines(label), key=key)
         for k in KPIS:
             if all(s["kpis"][k.name]["mean"] is None for s in summary["scenarios"]):
                 continue
-            cells: dict[str, str | Text] = {"kpi": k.label + (" (h)" if k.unit == "h" else "")}
+            cells: dict[str, str | Text] = {"kpi": f" {k.label}" + (" (h)" if k.unit == "h" else "")}
             for s in summary["scenarios"]:
-                cells[f"s:{s['name']}"] = Text(_value(s["kpis"][k.name], k.unit), justify="right")
+                cells[f"s:{s['name']}"] = Text(f" {_value(s['kpis'][k.name], k.unit)}", justify="right")
             for p in summary["paired"]:
                 d = p["kpis"][k.name]
-                cells[f"d:{p['name']}"] = Text(_diff(d["diff"], k.unit), justify="right")
-                cells[f"v:{p['name']}"] = _verdict(d["verdict"], w)
+                cells[f"d:{p['name']}"] = Text(f" {_diff(d['diff'], k.unit)}", justify="right")
+                cells[f"v:{p['name']}"] = Text(" ").append_text(_verdict(d["verdict"], w))
             table.add_row(*[cells[key] for key, _ in wanted], key=k.name)
         first = names[0] if names else ""
         about = f"{summary['reps']} × {summary['days']:g} {w('days')} · Δ {w('against')} {first}, {w('verdict at 95%')}"
@@ -426,12 +429,12 @@ def outcome_of(comparison: Any, skipped: list[str] | None = None) -> Outcome:
 
 
 def _two_lines(label: str) -> Text:
-    """A column name broken at its middle space, for a two-line header."""
+    """A column name broken at its middle space, for a two-line header (each line after a space)."""
     if len(label) <= 10 or " " not in label:
-        return Text(label)
+        return Text(f" {label}")
     spaces = [i for i, ch in enumerate(label) if ch == " "]
     cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
-    return Text(f"{label[:cut]}\n{label[cut + 1 :]}")
+    return Text(f" {label[:cut]}\n {label[cut + 1 :]}")
 
 
 def _value(v: dict[str, Any], unit: str) -> str:
