@@ -8,6 +8,7 @@ ignored. Text fields give the keys back on escape (:class:`~console.widgets.Fiel
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -24,8 +25,15 @@ if TYPE_CHECKING:
     from console.app import MicrogovApp
 
 
+REFUSAL_S = 5.0
+"""How long a refusal's notice stays up (the same refusal again meanwhile adds no second copy)."""
+
+
 class ModeScreen(Screen[None]):
     """A mode's screen. A worker that fails shows a notice; the console keeps running."""
+
+    _refused: tuple[str, str] = ("", "")
+    _refused_at = 0.0
 
     @property
     def console(self) -> MicrogovApp:
@@ -67,9 +75,12 @@ class ModeScreen(Screen[None]):
             _, action, parameters = parse(binding.action)
             reason = self.refusal(action, parameters)
             if reason:
-                self.notify(reason, title=binding.description, severity="warning", timeout=5)
                 event.stop()
-                return
+                now = time.monotonic()
+                if self._refused != (reason, binding.description) or now - self._refused_at > REFUSAL_S:
+                    self.notify(reason, title=binding.description, severity="warning", timeout=REFUSAL_S)
+                    self._refused, self._refused_at = (reason, binding.description), now
+                return  # the same refusal still on screen: not a second copy of it
 
     # --- slow work ----------------------------------------------------------------------------------
 

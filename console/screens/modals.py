@@ -42,13 +42,15 @@ class HelpScreen(ModalScreen[None]):
             elif reason is None:
                 why[what] = None  # usable through one of its keys: usable
 
-        # the mode's own keys first, each with why it cannot be used now (if it cannot)
+        # the mode's own keys first, each with why it cannot be used now (if it cannot); then the
+        # console's; then every screen's (tab, copy) and moving around in the focused widget
         refusal = getattr(under, "refusal", None)
-        for _, binding in under._bindings:
+        every_screen = {b.action for b in Screen.BINDINGS if isinstance(b, Binding)}
+        own = [b for _, b in under._bindings if b.action not in every_screen]
+        for binding in own:
             _, action, parameters = parse(binding.action)
             add(binding, refusal(action, parameters) if refusal else None)
-        # then the console's, then moving around in the focused widget
-        others = [a for a in under.active_bindings.values() if a.node is not under]
+        others = [a for a in under.active_bindings.values() if a.binding not in own]
         for active in sorted(others, key=lambda a: 0 if a.node is self.app else 1):
             add(active.binding, None if active.enabled else "")
         text = Text()
