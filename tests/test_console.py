@@ -321,6 +321,13 @@ async def test_palette_commands_fit_the_mode(small_world):
         await until(pilot, lambda: app.session.district is not None)
         structure = [c.title for c in app.get_system_commands(app.screen)]
         assert "Run a week" in structure and "Go to time…" not in structure
+        await pilot.press("4")
+        await until(pilot, lambda: not app.screen.checking)
+        app.screen.query_one("#compare-days", Input).value = "0"
+        run = next(c for c in app.get_system_commands(app.screen) if c.title == "Run comparison")
+        run.callback()  # from the palette as from its key: refused, with why
+        await pilot.pause()
+        assert notices(app)[-1] == "days: more than 0 and at most 3660, found 0" and not app.screen.running
 
 
 async def test_modes_switch_with_number_keys(small_world):

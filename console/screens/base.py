@@ -64,6 +64,14 @@ class ModeScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.refusal(action, parameters) is None
 
+    def attempt(self, action: str, *parameters: object) -> None:
+        """Do the mode's ``action`` (from the command palette), or say why it cannot be done now."""
+        reason = self.refusal(action, parameters)
+        if reason:
+            self.notify(reason, severity="warning", timeout=REFUSAL_S)
+            return
+        getattr(self, f"action_{action}")(*parameters)
+
     def on_key(self, event: events.Key) -> None:
         """A key bound here whose action is refused now: say why (it would otherwise do nothing)."""
         if self.app.screen is not self:
