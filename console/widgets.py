@@ -344,6 +344,7 @@ class WorkProgress(Horizontal):
         self.started = 0.0
         self.done = 0.0
         self.total: float | None = None
+        self.number = 0
 
     def compose(self) -> ComposeResult:
         yield Label(id="work-label")
@@ -354,8 +355,10 @@ class WorkProgress(Horizontal):
     def on_mount(self) -> None:
         self._clock = self.set_interval(1.0, self._show_count, pause=True)
 
-    def start(self, label: str, total: float | None = None, unit: str = "") -> None:
-        """Work called ``label`` began; ``total`` units of it (``None``: unknown)."""
+    def start(self, label: str, total: float | None = None, unit: str = "") -> int:
+        """Work called ``label`` began; ``total`` units of it (``None``: unknown). Returns the work's
+        number, for :meth:`stop` (work started later is not stopped by an earlier one's end)."""
+        self.number += 1
         self.working = True
         self.label, self.unit, self.total, self.done = label, unit, total, 0.0
         self.started = time.monotonic()
@@ -364,6 +367,7 @@ class WorkProgress(Horizontal):
         self._show_count()
         self.set_timer(self.SHOW_AFTER_S, self._reveal)
         self._clock.resume()
+        return self.number
 
     def advance(self, done: float, total: float | None = None, label: str | None = None) -> None:
         """``done`` units are done (of ``total``, if it changed); ``label`` renames the stage."""
@@ -388,7 +392,10 @@ class WorkProgress(Horizontal):
         self.query_one("#work-bar", ProgressBar).update(total=self.total, progress=self.done)
         self._show_count()
 
-    def stop(self) -> None:
+    def stop(self, number: int | None = None) -> None:
+        """The work ended (``number``: only if it is still the work under way)."""
+        if number is not None and number != self.number:
+            return
         self.working = False
         self._clock.pause()
         self.remove_class("-shown")

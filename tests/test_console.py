@@ -73,8 +73,20 @@ async def test_structure_tree_details_and_last_run(small_world):
 
 
 async def test_structure_runs_a_week_in_a_worker(small_world, tmp_path, monkeypatch):
+    import threading
+
+    from console.session import Session
+
     low, _, _ = small_world
     monkeypatch.setattr("console.session.user_cache_dir", lambda name: str(tmp_path))
+    go = threading.Event()
+    run = Session.run_for_stats
+
+    def held(self, days, progress=None):  # type: ignore[no-untyped-def]
+        go.wait(60)  # the run starts when the test has looked at the screen
+        return run(self, days, progress)
+
+    monkeypatch.setattr(Session, "run_for_stats", held)
     app = Recorder(low, None, "en", mode="structure", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.session.district is not None)
@@ -82,7 +94,8 @@ async def test_structure_runs_a_week_in_a_worker(small_world, tmp_path, monkeypa
         await pilot.press("r")
         assert app.screen.work.working and app.screen.work.label == "simulating 7 days: Small 4"
         await pilot.press("r")
-        await until(pilot, lambda: "already running: wait for it to finish" in notices(app))
+        assert "already running: wait for it to finish" in notices(app)
+        go.set()
         await until(pilot, lambda: any(isinstance(m, StructureScreen.StatsReady) for m in app.seen), 60)
         assert not app.screen.work.working
         assert app.session.events_path is not None and app.session.events_path.is_file()

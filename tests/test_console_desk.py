@@ -159,7 +159,19 @@ def training_file(small_world, folder: Path) -> Path:
     return path
 
 
-async def test_train_shift_from_start_to_score(small_world, tmp_path):
+async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatch):
+    import threading
+
+    from sim.shift import LiveShift
+
+    go = threading.Event()
+    finish = LiveShift.finish
+
+    def held(self, report_dir=None, progress=None):  # type: ignore[no-untyped-def]
+        go.wait(60)  # scoring starts when the test has looked at the screen
+        return finish(self, report_dir, progress)
+
+    monkeypatch.setattr(LiveShift, "finish", held)
     low, _, _ = small_world
     scenario = training_file(small_world, tmp_path)
     db = tmp_path / "training.db"
@@ -184,6 +196,7 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path):
         await pilot.press("y")
         assert screen.work.working  # scoring takes a while: a labelled progress line, not a frozen screen
         assert "finishing" in str(screen.query_one("#desk-status").render())
+        go.set()
         await until(pilot, lambda: screen.result is not None, 60)
         assert not screen.work.working
         result = screen.result

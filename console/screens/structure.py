@@ -72,20 +72,20 @@ class StructureScreen(ModeScreen):
         table = self.query_one("#node-kpis", DataTable)
         table.add_columns(self.w("kpi"), "")
         self.query_one("#run-info", Static).update(self._run_text())
-        if self.session.district is None:
-            self.work.start(self.w("building the district"))
-        self.build()
+        started = self.work.start(self.w("building the district")) if self.session.district is None else None
+        self.build(started)
 
     # --- building the tree -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="structure", name="building the district", exit_on_error=False)
-    def build(self) -> None:
+    def build(self, started: int | None = None) -> None:
         try:
             district = self.session.ensure_district()
             if self.session.stats is None and self.session.events_path is not None:
                 self.session.load_stats(self.session.events_path)
         finally:
-            self.app.call_from_thread(self.work.stop)
+            if started is not None:
+                self.app.call_from_thread(self.work.stop, started)
         self.app.call_from_thread(self._fill_root, district)
 
     def _fill_root(self, district: Any) -> None:
@@ -233,11 +233,11 @@ class StructureScreen(ModeScreen):
     def action_run(self) -> None:
         self.running = True
         self.refresh_bindings()
-        self.work.start(f"{self.w('simulating')} {RUN_DAYS:g} {self.w('days')}: {self.session.name}", total=1.0)
-        self._run()
+        started = self.work.start(f"{self.w('simulating')} {RUN_DAYS:g} {self.w('days')}: {self.session.name}", 1.0)
+        self._run(started)
 
     @work(thread=True, exclusive=True, group="structure-run", name="running the scenario", exit_on_error=False)
-    def _run(self) -> None:
+    def _run(self, started: int) -> None:
         last = [0.0]
 
         def progress(done: float) -> None:
@@ -251,12 +251,12 @@ class StructureScreen(ModeScreen):
             self.session.load_stats(path)
             self.session.replay = None  # the Replay mode opens the new log next time it is shown
         finally:
-            self.app.call_from_thread(self._run_ended)
+            self.app.call_from_thread(self._run_ended, started)
         self.app.call_from_thread(self._stats_loaded)
 
-    def _run_ended(self) -> None:
+    def _run_ended(self, started: int) -> None:
         self.running = False
-        self.work.stop()
+        self.work.stop(started)
         self.refresh_bindings()
 
     def _stats_loaded(self) -> None:
