@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from console.i18n import Words
+from console.screens.base import ModeScreen
 from console.screens.compare import CompareScreen
 from console.screens.modals import Confirm, HelpScreen, Pick, Prompt
 from console.screens.operate import OperateScreen
@@ -38,6 +39,9 @@ SCREENS: dict[str, type[Screen[Any]]] = {
 class MicrogovApp(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "microgov"
+    # the layout changes below 100 columns (panes stack) and below 32 rows (charts take turns with tables)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     MODES = SCREENS  # type: ignore[assignment]
     BINDINGS = [
         *[
@@ -79,42 +83,50 @@ class MicrogovApp(App[None]):
         for name in MODES:
             if name != self.current_mode:
                 yield SystemCommand(f"{w(name)}", f"switch to the {name} mode", lambda n=name: self.switch_mode(n))
+        if not isinstance(screen, ModeScreen):
+            yield from super().get_system_commands(screen)
+            return
+
+        def command(title: str, about: str, action: str, *parameters: object) -> SystemCommand:
+            """A mode's action from the palette: refused (with why) exactly as its key would be."""
+            return SystemCommand(title, about, lambda: screen.attempt(action, *parameters))
+
         if isinstance(screen, ReplayScreen):
             if screen.ready:
-                yield SystemCommand("Play / pause", "play or pause the replay", screen.action_play)
-                yield SystemCommand("Go to time…", "jump to a typed time", screen.action_seek)
-                yield SystemCommand("Faster", "replay faster", lambda: screen.action_speed(1))
-                yield SystemCommand("Slower", "replay slower", lambda: screen.action_speed(-1))
-                yield SystemCommand("Filter the queue", "show only matching requests", screen.action_filter)
-            yield SystemCommand("Open event log…", "replay another run's event log", screen.action_open)
+                yield command("Play / pause", "play or pause the replay", "play")
+                yield command("Go to time…", "jump to a typed time", "seek")
+                yield command("Faster", "replay faster", "speed", 1)
+                yield command("Slower", "replay slower", "speed", -1)
+                yield command("Filter the queue", "show only matching requests", "filter")
+            yield command("Open event log…", "replay another run's event log", "open")
         elif isinstance(screen, StructureScreen):
-            yield SystemCommand("Run a week", "simulate 7 days for each post's load and backlog", screen.action_run)
-            yield SystemCommand("Open the offices", "expand every street and town", screen.action_expand_offices)
+            yield command("Run a week", "simulate 7 days for each post's load and backlog", "run")
+            yield command("Open the offices", "expand every street and town", "expand_offices")
         elif isinstance(screen, CompareScreen):
-            yield SystemCommand("Run comparison", "run the ticked scenarios", screen.action_run)
+            yield command("Run comparison", "run the ticked scenarios", "run")
+            yield command("Hide / show the form", "more room for the results", "toggle_form")
+            yield command("Show / hide the charts", "the backlog and the resolution times", "toggle_charts")
         elif isinstance(screen, TrainScreen) and screen.live is not None and screen.result is None:
-            yield SystemCommand("Pause / resume the shift", "stop or restart the simulated clock", screen.action_pause)
-            yield SystemCommand("Faster", "run the shift faster", lambda: screen.action_speed(1))
-            yield SystemCommand("Slower", "run the shift slower", lambda: screen.action_speed(-1))
-            yield SystemCommand("Finish the shift", "end it now, score it, write the report", screen.action_finish)
+            yield command("Pause / resume the shift", "stop or restart the simulated clock", "pause")
+            yield command("Faster", "run the shift faster", "speed", 1)
+            yield command("Slower", "run the shift slower", "speed", -1)
+            yield command("Finish the shift", "end it now, score it, write the report", "finish")
         if isinstance(screen, OperateScreen | TrainScreen) and screen.desk is not None:
-            yield SystemCommand(
-                "Show all / open only", "passed-on and closed requests too, or not", screen.action_toggle_all
-            )
-            yield SystemCommand("Filter the queue", "show only matching requests", screen.action_filter)
+            yield command("Show all / open only", "passed-on and closed requests too, or not", "toggle_all")
+            yield command("Filter the queue", "show only matching requests", "filter")
         if isinstance(screen, OperateScreen) and screen.desk is None:
-            yield SystemCommand(
-                "Set up the queue store", "load this scenario's district into it", screen.action_init_store
-            )
+            yield command("Set up the queue store", "load this scenario's district into it", "init_store")
         yield from super().get_system_commands(screen)
 
 
 def _translated(cls: type[Any], words: Words, **extra: Any) -> type[Any]:
     """``cls`` with its keys described in ``words``' language (the same keys, the same ids)."""
-    bindings = [
-        dataclasses.replace(b, description=words.phrase(b.description)) if isinstance(b, Binding) else b
-        for b in cls.BINDINGS
-    ]
+
+    def translated(b: Binding) -> Binding:
+        group = b.group and Binding.Group(words.phrase(b.group.description), b.group.compact)
+        return dataclasses.replace(b, description=words.phrase(b.description), group=group)
+
+    bindings = [translated(b) if isinstance(b, Binding) else b for b in cls.BINDINGS]
     return type(cls.__name__, (cls,), {"BINDINGS": bindings, "__module__": cls.__module__, **extra})
 
 

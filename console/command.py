@@ -74,10 +74,7 @@ def console(
     if post is not None and mode is None:
         mode = "operate"
     desk: dict[str, Any] = {"db_path": db, "post": post, "operator": operator or ""}
-
-    from console.app import make_app
-
-    make_app(file, events, language, mode=mode, desk=desk).run()
+    _run(file, events, language, mode, desk)
 
 
 def train(
@@ -148,10 +145,20 @@ def train(
             sets.append(f"training.speed={float(speed)}")
         training_spec(load_scenario(file, sets), str(file))
         desk.update(train_file=file, train_sets=sets)
+    _run(scenario_file, None, language, "train", desk)
 
+
+def _run(file: Path | None, events: Path | None, language: str, mode: str | None, desk: dict[str, Any]) -> None:
+    """Open the console; at a terminal, say so first (loading the console takes a moment, and the screen
+    would otherwise stay blank until it draws)."""
+    import sys
+
+    if sys.stderr.isatty():
+        sys.stderr.write("microgov: starting the console…\n")
+        sys.stderr.flush()
     from console.app import make_app
 
-    make_app(scenario_file, None, language, mode="train", desk=desk).run()
+    make_app(file, events, language, mode=mode, desk=desk).run()
 
 
 def _training_db() -> Path:

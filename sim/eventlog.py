@@ -56,6 +56,9 @@ ACTIVITIES = (
     REPORTED,
     HANDED_OFF,
 ) = range(len(ACTIVITIES))
+#: The activities that answer a request (its response): settled, passed to a department with a named
+#: handler, or taken on by a whistle. Being sent up a level is not an answer.
+ANSWERING = (SETTLED, PASSED, WHISTLED)
 
 BATCH_ROWS = 200_000
 META_KEY = b"microgov"

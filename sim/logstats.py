@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.eventlog import read_metadata
+from sim.eventlog import ACTIVITIES, ANSWERING, read_metadata
 from sim.structure import District
 
 
@@ -80,7 +80,7 @@ class RunStats:
         """One row per request: where it arose, when it arrived, was answered and closed, and how."""
         doc = self.meta.get("scenario_doc", {}).get("deadlines", {})
         arrived = frame[frame["act"] == code("arrived")].drop_duplicates("rid").set_index("rid")
-        answered = frame[frame["act"].isin([code("settled"), code("passed"), code("whistled")])]
+        answered = frame[frame["act"].isin([code(ACTIVITIES[a]) for a in ANSWERING])]
         closed = frame[frame["act"].isin([code("resolved"), code("abandoned")])].drop_duplicates("rid").set_index("rid")
         out = pd.DataFrame(
             {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sim.eventlog import ABANDONED, ACTIVITIES, ARRIVED, MISSED, RESOLVED, EventLogError, read_metadata
+from sim.eventlog import ABANDONED, ACTIVITIES, ANSWERING, ARRIVED, MISSED, RESOLVED, EventLogError, read_metadata
 
 SNAPSHOT_EVERY = 20_000
 
@@ -39,6 +39,11 @@ STATES = (
 )
 CLOSING = {RESOLVED, ABANDONED}
 KEEP_STATE = {MISSED}
+ANSWERS = frozenset(ANSWERING)
+
+#: An open request's state: post, priority, category (codes), arrived, since (hours), what it is doing
+#: (an activity code), answered (1 once it has had its response, else 0).
+State = tuple[int, int, int, float, float, int, int]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,17 @@ class OpenRequest:
     state: str
     response_due_h: float
     resolution_due_h: float
+    answered: bool = False
+
+    @property
+    def due_kind(self) -> str:
+        """The deadline that is running: the response deadline until the request is answered, then the
+        resolution deadline."""
+        return "resolution" if self.answered else "response"
+
+    @property
+    def due_h(self) -> float:
+        return self.resolution_due_h if self.answered else self.response_due_h
 
 
 class ReplayIndex:
@@ -85,10 +101,10 @@ class ReplayIndex:
         deadlines = doc.get("deadlines", {})
         self.response_h = {p: float(deadlines.get(p, {}).get("response_h", float("inf"))) for p in self.priorities}
         self.resolution_h = {p: float(deadlines.get(p, {}).get("resolution_h", float("inf"))) for p in self.priorities}
-        self.snapshots: list[dict[int, tuple[int, int, int, float, float, int]]] = []
+        self.snapshots: list[dict[int, State]] = []
         self._build_snapshots()
         self.position = 0
-        self.open: dict[int, tuple[int, int, int, float, float, int]] = {}
+        self.open: dict[int, State] = {}
 
     @property
     def events(self) -> int:
@@ -99,14 +115,14 @@ class ReplayIndex:
         return float(self.meta.get("days", 0.0)) * 24.0 or (float(self.time[-1]) if self.events else 0.0)
 
     def _build_snapshots(self) -> None:
-        state: dict[int, tuple[int, int, int, float, float, int]] = {}
+        state: dict[int, State] = {}
         for i in range(self.events):
             if i % SNAPSHOT_EVERY == 0:
                 self.snapshots.append(dict(state))
             self._apply(state, i)
 
-    def _apply(self, state: dict[int, tuple[int, int, int, float, float, int]], i: int) -> None:
-        """Play event ``i`` onto ``state`` (request id → post, priority, category, arrived, since, what)."""
+    def _apply(self, state: dict[int, State], i: int) -> None:
+        """Play event ``i`` onto ``state`` (request id → its :data:`State`)."""
         rid = int(self.request[i])
         act = int(self.activity[i])
         if act in CLOSING:
@@ -114,10 +130,11 @@ class ReplayIndex:
             return
         t = float(self.time[i])
         old = state.get(rid)
+        answered = int(act in ANSWERS)
         if act == ARRIVED or old is None:
-            state[rid] = (int(self.post[i]), int(self.priority[i]), int(self.category[i]), t, t, act)
+            state[rid] = (int(self.post[i]), int(self.priority[i]), int(self.category[i]), t, t, act, answered)
         elif act not in KEEP_STATE:
-            state[rid] = (int(self.post[i]), old[1], old[2], old[3], t, act)
+            state[rid] = (int(self.post[i]), old[1], old[2], old[3], t, act, old[6] | answered)
 
     def seek_event(self, position: int) -> None:
         """Move to just after the first ``position`` events (0: before anything happened)."""
@@ -147,7 +164,7 @@ class ReplayIndex:
 
     def requests(self) -> Iterator[OpenRequest]:
         """The open requests at the moment, in no particular order."""
-        for rid, (post, prio, cat, arrived, since, act) in self.open.items():
+        for rid, (post, prio, cat, arrived, since, act, answered) in self.open.items():
             p = self.priorities[prio]
             yield OpenRequest(
                 rid,
@@ -159,6 +176,7 @@ class ReplayIndex:
                 STATES[act],
                 arrived + self.response_h[p],
                 arrived + self.resolution_h[p],
+                bool(answered),
             )
 
     def open_by_post(self) -> dict[str, int]:

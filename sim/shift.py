@@ -18,7 +18,7 @@ import datetime as dt
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,25 @@ def shift_posts(engine: Engine, node: str) -> list[int]:
     return [p.idx for p in base.router] if base.router is not None else [base.idx]
 
 
+Progress = Callable[[str, float | None], None]
+"""Told what a slow step is doing and how far it got (a fraction, or ``None`` when it cannot say)."""
+
+PROGRESS_STEPS = 20
+
+
+def advance(engine: Engine, until: float, progress: Progress | None = None, label: str = "") -> None:
+    """Simulate ``engine`` on to ``until``, telling ``progress`` how far it got in twentieths of the way
+    (the same events in the same order as one step: the engine stops and starts again between them)."""
+    start = engine.env.now
+    until = min(until, engine.end_h)
+    if progress is None or until <= start:
+        engine.advance(until)
+        return
+    for step in range(1, PROGRESS_STEPS + 1):
+        engine.advance(start + (until - start) * step / PROGRESS_STEPS)
+        progress(label, step / PROGRESS_STEPS)
+
+
 def new_engine(scenario: Scenario, district: District, seed: int, end_h: float) -> Engine:
     streams = Streams.from_seed(seed)
     net = build_network(scenario, district)
@@ -190,12 +209,22 @@ class LiveShift:
     method is safe to call from worker threads (one lock serialises them).
     """
 
-    def __init__(self, store: Store, shift: Shift, scenario: Scenario, *, district: District | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        shift: Shift,
+        scenario: Scenario,
+        *,
+        district: District | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.store = store
         self.shift = shift
         self.scenario = scenario
         self.spec = training_spec(scenario, shift.scenario_path)
         self.lock = threading.RLock()
+        if district is None and progress is not None:
+            progress("building the district", None)
         self.district = district or build_district(scenario)
         self.category_ids = list(scenario.categories)
         self.follow_end_h = shift.end_h + self.spec.follow_up_days * 24.0
@@ -213,9 +242,11 @@ class LiveShift:
             store.hold(shift.id, self.holder, LEASE_S)
         engine = self.engine
         engine.start()
-        engine.advance(shift.start_h)
+        advance(engine, shift.start_h, progress, f"running the district up to {shift.when(shift.start_h):%a %H:%M}")
         engine.watch(self.posts, shift.end_h, self.spec.desk_share)
         engine.activate(self.posts, self.feed, self.spec.desk_share)
+        if progress is not None and shift.clock_h > shift.start_h:
+            progress(f"replaying the shift up to {shift.when(shift.clock_h):%H:%M}", None)
         for action in store.engine_inputs(shift):
             if action.sim_h is None or action.sim_h < engine.now - 1e-9:
                 raise ShiftError(f"{store.path}: action #{action.seq} is out of order in the shift's log")
@@ -237,17 +268,23 @@ class LiveShift:
         scenario_path: str | Path = "",
         seed: int | None = None,
         district: District | None = None,
+        progress: Progress | None = None,
     ) -> LiveShift:
-        """Start the training shift ``scenario`` describes, with ``operator`` at its post."""
+        """Start the training shift ``scenario`` describes, with ``operator`` at its post (``progress`` is
+        told each slow step: building the district, loading its posts, running it up to the shift)."""
         spec = training_spec(scenario, str(scenario_path) or scenario.name)
         if not operator.strip():
             raise ShiftError("a trainee needs a name")
+        if district is None and progress is not None:
+            progress("building the district", None)
         district = district or build_district(scenario)
         if spec.post not in district.graph:
             raise ShiftError(f"training.post: no post '{spec.post}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
         if store.current_shift() is not None:
             raise ShiftError(f"{store.path}: a shift is already under way here; finish it, or use another --db")
         if store.meta("scenario") != scenario.name or not store.posts_count():
+            if progress is not None:
+                progress(f"loading the district's {district.graph.number_of_nodes():,} posts into the store", None)
             load_district(store, scenario, district)
         start_h = hours_from_start(spec.start, scenario.clock.start)
         shift = store.start_shift(
@@ -261,10 +298,12 @@ class LiveShift:
             start_h=start_h,
             end_h=start_h + spec.hours,
         )
-        return cls(store, shift, scenario, district=district)
+        return cls(store, shift, scenario, district=district, progress=progress)
 
     @classmethod
-    def resume(cls, store: Store, *, district: District | None = None) -> LiveShift | None:
+    def resume(
+        cls, store: Store, *, district: District | None = None, progress: Progress | None = None
+    ) -> LiveShift | None:
         """The shift under way in ``store``, rebuilt where it was; ``None`` if there is none."""
         shift = store.current_shift()
         if shift is None:
@@ -273,7 +312,7 @@ class LiveShift:
             scenario = Scenario.model_validate(shift.scenario_doc)
         except ValueError as exc:
             raise ShiftError(f"{store.path}: shift {shift.id}'s scenario no longer validates ({exc})") from None
-        return cls(store, shift, scenario, district=district)
+        return cls(store, shift, scenario, district=district, progress=progress)
 
     # --- the clock ---------------------------------------------------------------------------------
 
@@ -424,12 +463,12 @@ class LiveShift:
 
     # --- the end ---------------------------------------------------------------------------------------
 
-    def finish(self, report_dir: Path | None = None) -> dict[str, Any]:
+    def finish(self, report_dir: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
         """End the shift (at its end, or early): settles become final, what is left in the queue goes back
         to the post's staff, the simulation runs on ``follow_up_days`` to see what became of everything,
         the engine's own policy plays the same post on the same seed, both are scored, and the
         after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
-        Returns the result, which the store keeps with the shift."""
+        Returns the result, which the store keeps with the shift; ``progress`` is told each step."""
         from sim.training import lessons, score
 
         with self.lock:
@@ -446,12 +485,15 @@ class LiveShift:
             left = store.queue(shift.post, source=shift.source)
             engine.watch_until = end_h
             engine.deactivate()
-            engine.advance(self.follow_end_h)
+            follow = f"following the district {self.spec.follow_up_days:g} days on"
+            advance(engine, self.follow_end_h, progress, follow)
             baseline = new_engine(self.scenario, self.district, shift.seed, self.follow_end_h)
             baseline.start()
-            baseline.advance(shift.start_h)
+            advance(baseline, shift.start_h, progress, "the engine's own policy: up to the shift")
             baseline.watch(self.posts, end_h, self.spec.desk_share)
-            baseline.advance(self.follow_end_h)
+            advance(baseline, self.follow_end_h, progress, "the engine's own policy: the shift and after")
+            if progress is not None:
+                progress("scoring and writing the report", None)
             weights = self.spec.scoring
             mine = score(engine.desk, engine.decisions, weights, end_h, self.follow_end_h)
             theirs = score(baseline.desk, baseline.decisions, weights, end_h, self.follow_end_h)

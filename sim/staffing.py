@@ -185,7 +185,11 @@ PILOT_STAFF = 200
 
 
 def measure_loads(
-    scenario: Scenario, days: float, seed: int, offices: tuple[str, ...] = ()
+    scenario: Scenario,
+    days: float,
+    seed: int,
+    offices: tuple[str, ...] = (),
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[list[OfficeLoad], float]:
     """Each office's demand (requests reaching it per hour) from one pilot run in which every office has
     ``PILOT_STAFF`` staff, so that what is measured is the demand and not what a short-staffed office
@@ -194,7 +198,8 @@ def measure_loads(
     from sim.experiment.replicate import district_for
 
     generous = with_staff(scenario, {oid: PILOT_STAFF for oid in [*scenario.streets, *scenario.towns]})
-    result = simulate(generous, days=days, seed=seed, district=district_for(generous, offices))
+    district = district_for(generous, offices)
+    result = simulate(generous, days=days, seed=seed, district=district, progress=progress)
     m = result.metrics
     specs = {**scenario.streets, **scenario.towns}
     loads = []
@@ -352,6 +357,36 @@ class OfficeSearch:
         return (self.bad + self.good + 1) // 2
 
 
+class StageProgress:
+    """Progress across a staffing answer's steps as one count that never goes back: the pilot run counts
+    as one unit, each replication as one; the total grows as the search adds rounds. Each report names
+    the step: ``progress(step, done, total)``."""
+
+    def __init__(self, report: Callable[[str, float, float], None] | None) -> None:
+        self.report = report
+        self.before = 0.0
+
+    def pilot(self, fraction: float) -> None:
+        if self.report is not None:
+            self.report("pilot run: each office's demand", fraction, 1.0)
+        if fraction >= 1.0:
+            self.before = 1.0
+
+    def step(self, label: str) -> Callable[[int, int], None] | None:
+        """A callback for one ``compare_scenarios`` call called ``label``."""
+        if self.report is None:
+            return None
+        base = self.before
+        report = self.report
+
+        def update(done: int, total: int) -> None:
+            report(label, base + done, base + total)
+            if done >= total:
+                self.before = base + total
+
+        return update
+
+
 def staff_answer(
     scenario: Scenario,
     target: ServiceTarget,
@@ -361,12 +396,13 @@ def staff_answer(
     days: float = 14.0,
     seed: int = 0,
     executor: Any = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, float, float], None] | None = None,
     keep_rows: bool = False,
     offices: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Answer a staffing question for every street and town office, or only for ``offices`` (then only
-    their areas and the departments are simulated; see ``District.restricted``); see the module notes."""
+    their areas and the departments are simulated; see ``District.restricted``); see the module notes.
+    ``progress`` is told each step's name and the work done of all known so far (see :class:`StageProgress`)."""
     from sim.experiment.compare import Plan, compare_scenarios
     from sim.experiment.replicate import DISTRICT_KEY, Target
     from sim.experiment.replicate import PICKUP_SUFFIX as PICKUP
@@ -379,7 +415,9 @@ def staff_answer(
     if unknown:
         raise StaffingError(f"--office: no street or town office {', '.join(unknown)} (known: {', '.join(known)})")
     task_target = Target(target.priority, target.measure, target.hours)
-    loads, mu = measure_loads(scenario, min(days, 7.0), seed, named)
+    steps = StageProgress(progress)
+    loads, mu = measure_loads(scenario, min(days, 7.0), seed, named, steps.pilot)
+    steps.pilot(1.0)
     cap = max(200, 4 * max(load.residents // 1000 for load in loads))
     week = ErlangWeek(scenario, mu, target.hours)
     rows: list[list[Any]] = []
@@ -393,7 +431,7 @@ def staff_answer(
             executor,
             keep_rows=keep_rows,
             target=task_target,
-            progress=(lambda d, t: progress(stage, d, t)) if progress else None,
+            progress=steps.step(stage),
         )
         if keep_rows:
             rows.extend(comparison.collector.rows)
@@ -414,13 +452,14 @@ def staff_answer(
             if not active:
                 break
             label = f"round {round_no}"
-            comparison = simulate_split([(label, {o: s.candidate for o, s in searches.items()})], label)
+            step = f"search round {round_no}: {len(active)} offices"
+            comparison = simulate_split([(label, {o: s.candidate for o, s in searches.items()})], step)
             for search in active:
                 result = level(comparison, label, search.office)
                 result["pickup_15min"] = level(comparison, label, search.office + PICKUP)["mean"]
                 search.record(search.candidate, result, target.share)
         chosen = {o: s.answer for o, s in searches.items()}
-        final = simulate_split([("chosen", chosen)], "district at the answers")
+        final = simulate_split([("chosen", chosen)], "all offices at the answers")
         offices_out = []
         for load in loads:
             search = searches[load.office]
@@ -459,7 +498,7 @@ def staff_answer(
     by_population = dict(zip(names, split_by_weight(pool, [load.residents for load in loads]), strict=True))
     best = marginal_split(loads, week, pool)
     splits = [("flat", flat), ("by population", by_population), ("marginal allocation", best)]
-    comparison = simulate_split(splits, "splits")
+    comparison = simulate_split(splits, "simulating the three splits")
     summary = comparison.summary()
     out_splits = []
     for label, split in splits:

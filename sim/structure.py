@@ -191,6 +191,13 @@ def build_district(scenario: Scenario) -> District:
     return _Builder(scenario).build()
 
 
+def check_buildable(scenario: Scenario) -> None:
+    """Refuse, before any work, a scenario whose district cannot be built (a fragment meant for
+    ``extends``, with no streets and no towns); :class:`StructureError` says why."""
+    if not scenario.streets and not scenario.towns:
+        raise StructureError("the scenario has no streets and no towns; add [[streets]] or [[towns]]")
+
+
 # --- building -----------------------------------------------------------------------------------------
 
 
@@ -257,8 +264,7 @@ class _Builder:
 
     def build(self) -> District:
         sc = self.scenario
-        if not sc.streets and not sc.towns:
-            raise StructureError("the scenario has no streets and no towns; add [[streets]] or [[towns]]")
+        check_buildable(sc)
         self.add(None, DISTRICT, level="district", name=sc.district.name, name_en=sc.district.name_en, area="district")
         for did, dep in sc.departments.items():
             self.add(

@@ -277,6 +277,109 @@ def waiting_curve(desk: dict[int, DeskRecord], start_h: float, hours: float, ste
     return t, waiting
 
 
+PRIORITY_COLOURS = {0: "#b2182b", 1: "#ef8a62", 2: "#4d4d4d"}
+"""The colour of a request's line by priority (special, urgent, ordinary)."""
+RIGHT, WRONG, INCIDENT, DEADLINE = "#1a9850", "#d73027", "#7570b3", "#888888"
+
+
+def timeline_figure(
+    desk: dict[int, DeskRecord],
+    decisions: Sequence[Decision],
+    engine_desk: dict[int, DeskRecord],
+    injects: Sequence[tuple[float, str]],
+    start_h: float,
+    hours: float,
+    labels: dict[int, str],
+) -> Any:
+    """One line per request at the desk (from its arrival to its close, coloured by priority; its response
+    deadline, when it was answered, and the trainee's decisions, green when right and red when wrong),
+    scripted incidents as dashed lines with their text, and below it the requests waiting for an answer,
+    the trainee's beside the engine policy's. Every colour and marker is in the legend; nothing drawn at
+    the shift's edges is cut (the time axis has a margin on both sides)."""
+    import textwrap
+
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    from sim.report import pyplot
+
+    plt = pyplot()
+    hours = max(hours, 1.0 / 60.0)  # a shift ended at once still gets an axis
+    end_h = start_h + hours
+    records = sorted(desk.values(), key=lambda r: (r.at, r.id))[:60]
+    row_of = {r.id: i for i, r in enumerate(records)}
+    height = 2.5 + 0.16 * max(len(records), 10)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, height + 2.2), sharex=True, gridspec_kw={"height_ratios": [height, 2.2]}
+    )
+    handles: dict[str, Any] = {}
+    for r in records:
+        y = row_of[r.id]
+        left = max(r.at, start_h) - start_h
+        right = (min(r.closed, end_h) if r.closed >= 0 else end_h) - start_h
+        colour = PRIORITY_COLOURS[r.prio]
+        top.plot([left, right], [y, y], color=colour, linewidth=1.2, alpha=0.7)
+        handles.setdefault(f"p{r.prio}", Line2D([], [], color=colour, label=f"{PRIORITIES[r.prio]} request"))
+        if start_h <= r.resp_due <= end_h and not r.answered_before:
+            top.plot(r.resp_due - start_h, y, marker="|", color=DEADLINE, markersize=8)
+            handles.setdefault(
+                "due", Line2D([], [], color=DEADLINE, marker="|", markersize=8, ls="none", label="response deadline")
+            )
+        if r.responded >= 0 and not r.answered_before and r.responded <= end_h:
+            on_time = r.responded <= r.resp_due
+            colour = RIGHT if on_time else WRONG
+            top.plot(r.responded - start_h, y, marker=".", color=colour, markersize=7)
+            key = "answered on time" if on_time else "answered late"
+            handles.setdefault(key, Line2D([], [], color=colour, marker=".", markersize=7, ls="none", label=key))
+    for d in decisions:
+        if d.id not in row_of or d.kind not in MARKERS or d.at > end_h:
+            continue
+        marker, label = MARKERS[d.kind]
+        key = f"{label} ({'right' if d.right else 'wrong'})"
+        colour = RIGHT if d.right else WRONG
+        top.plot(d.at - start_h, row_of[d.id], marker=marker, linestyle="none", color=colour, markersize=8)
+        handles.setdefault(key, Line2D([], [], color=colour, marker=marker, markersize=8, ls="none", label=key))
+    for number, (t, text) in enumerate(injects, start=1):
+        x = t - start_h
+        for ax in (top, bottom):
+            ax.axvline(x, color=INCIDENT, linestyle="--", linewidth=1)
+        # the line carries its number; the text goes in the legend, where texts never overlap
+        top.annotate(
+            str(number),
+            (x, 0.995),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            fontweight="bold",
+            color=INCIDENT,
+        )
+        at = f"{int((t - start_h) * 60) // 60}:{int((t - start_h) * 60) % 60:02d}"
+        wrapped = "\n".join(textwrap.wrap(f"{number}. at {at}: {text}", 34, max_lines=3, placeholder="…"))
+        handles[f"incident {number}"] = Line2D([], [], color=INCIDENT, linestyle="--", linewidth=1, label=wrapped)
+    top.set_ylim(len(records) + 0.5, -1.5)
+    top.set_yticks(range(len(records)))
+    top.set_yticklabels([labels.get(r.id, f"{PRIORITIES[r.prio]}") for r in records], fontsize=6)
+    top.set_title("Requests at the desk, from arrival to close")
+    order = ["p0", "p1", "p2", "due", "answered on time", "answered late"]
+    shown = [handles[k] for k in order if k in handles] + [h for k, h in handles.items() if k not in order]
+    if shown:
+        top.legend(handles=shown, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    top.grid(axis="x", alpha=0.3)
+    for label, data in (("trainee", desk), ("engine policy", engine_desk)):
+        t, waiting = waiting_curve(data, start_h, hours)
+        bottom.step(t - start_h, waiting, where="post", label=label)
+    bottom.set_ylim(bottom=0)
+    bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    bottom.set_ylabel("unanswered")
+    bottom.set_xlabel("hours into the shift")
+    bottom.set_xlim(-0.02 * hours, 1.02 * hours)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    bottom.grid(alpha=0.3)
+    return fig
+
+
 def timeline_plot(
     path: Path,
     desk: dict[int, DeskRecord],
@@ -287,63 +390,7 @@ def timeline_plot(
     hours: float,
     labels: dict[int, str],
 ) -> Path:
-    """One line per request at the desk (when it came, its response and the trainee's decisions, in
-    green when right and red when wrong), and below it the requests waiting for an answer, the trainee's
-    beside the engine policy's."""
-    from sim.report import pyplot, save_figure
+    """Write :func:`timeline_figure` to ``path``."""
+    from sim.report import save_figure
 
-    plt = pyplot()
-    end_h = start_h + hours
-    records = sorted(desk.values(), key=lambda r: (r.at, r.id))[:60]
-    row_of = {r.id: i for i, r in enumerate(records)}
-    height = 2.5 + 0.16 * max(len(records), 10)
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, height + 2.2), sharex=True, gridspec_kw={"height_ratios": [height, 2.2]}
-    )
-    colours = {0: "#b2182b", 1: "#ef8a62", 2: "#4d4d4d"}
-    for r in records:
-        y = row_of[r.id]
-        left = max(r.at, start_h) - start_h
-        right = (min(r.closed, end_h) if r.closed >= 0 else end_h) - start_h
-        top.plot([left, right], [y, y], color=colours[r.prio], linewidth=1.2, alpha=0.7)
-        if start_h <= r.resp_due <= end_h and not r.answered_before:
-            top.plot(r.resp_due - start_h, y, marker="|", color="#888888", markersize=8)
-        if r.responded >= 0 and not r.answered_before and r.responded <= end_h:
-            on_time = r.responded <= r.resp_due
-            top.plot(r.responded - start_h, y, marker=".", color="#1a9850" if on_time else "#d73027", markersize=7)
-    seen: set[str] = set()
-    for d in decisions:
-        if d.id not in row_of or d.kind not in MARKERS or d.at > end_h:
-            continue
-        marker, label = MARKERS[d.kind]
-        key = f"{label} ({'right' if d.right else 'wrong'})"
-        top.plot(
-            d.at - start_h,
-            row_of[d.id],
-            marker=marker,
-            linestyle="none",
-            color="#1a9850" if d.right else "#d73027",
-            markersize=8,
-            label=None if key in seen else key,
-        )
-        seen.add(key)
-    for t, text in injects:
-        for ax in (top, bottom):
-            ax.axvline(t - start_h, color="#7570b3", linestyle="--", linewidth=1)
-        top.annotate(text[:40], (t - start_h, -0.8), fontsize=7, color="#7570b3", rotation=0)
-    top.set_ylim(len(records) + 0.5, -1.5)
-    top.set_yticks(range(len(records)))
-    top.set_yticklabels([labels.get(r.id, f"{PRIORITIES[r.prio]}") for r in records], fontsize=6)
-    top.set_title("Requests at the desk: arrival to close (colour: priority); | response deadline; · response")
-    if seen:
-        top.legend(loc="lower right", fontsize=7, ncol=2)
-    top.grid(axis="x", alpha=0.3)
-    for label, data in (("trainee", desk), ("engine policy", engine_desk)):
-        t, waiting = waiting_curve(data, start_h, hours)
-        bottom.step(t - start_h, waiting, where="post", label=label)
-    bottom.set_ylabel("unanswered")
-    bottom.set_xlabel("hours into the shift")
-    bottom.set_xlim(0, hours)
-    bottom.legend(fontsize=8)
-    bottom.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return save_figure(timeline_figure(desk, decisions, engine_desk, injects, start_h, hours, labels), path)

@@ -4,7 +4,7 @@ help and the command palette, languages, and a failed worker that must not stop 
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Input, Tree
+from textual.widgets import DataTable, Input, SelectionList, Tree
 
 from console.app import MicrogovApp, make_app
 from console.screens.compare import CompareScreen
@@ -73,14 +73,31 @@ async def test_structure_tree_details_and_last_run(small_world):
 
 
 async def test_structure_runs_a_week_in_a_worker(small_world, tmp_path, monkeypatch):
+    import threading
+
+    from console.session import Session
+
     low, _, _ = small_world
     monkeypatch.setattr("console.session.user_cache_dir", lambda name: str(tmp_path))
+    go = threading.Event()
+    run = Session.run_for_stats
+
+    def held(self, days, progress=None):  # type: ignore[no-untyped-def]
+        go.wait(60)  # the run starts when the test has looked at the screen
+        return run(self, days, progress)
+
+    monkeypatch.setattr(Session, "run_for_stats", held)
     app = Recorder(low, None, "en", mode="structure", cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.session.district is not None)
         assert app.session.stats is None
         await pilot.press("r")
+        assert app.screen.work.working and app.screen.work.label == "simulating 7 days: Small 4"
+        await pilot.press("r")
+        assert "already running: wait for it to finish" in notices(app)
+        go.set()
         await until(pilot, lambda: any(isinstance(m, StructureScreen.StatsReady) for m in app.seen), 60)
+        assert not app.screen.work.working
         assert app.session.events_path is not None and app.session.events_path.is_file()
         assert app.session.stats.nodes["district"].load_total > 0  # type: ignore[union-attr]
 
@@ -156,26 +173,137 @@ async def test_replay_failed_open_shows_a_notice_and_keeps_running(small_world, 
         assert screen.index is not None  # the open log is kept
 
 
-async def test_compare_runs_in_a_worker_and_shows_verdicts(small_world):
+def footer_keys(app: MicrogovApp) -> set[str]:
+    """The keys the footer shows now."""
+    from textual.widgets._footer import FooterKey
+
+    return {key.key for key in app.screen.query(FooterKey)}
+
+
+def notices(app: MicrogovApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+FRAGMENT = 'name = "Fragment"\n[arrivals]\nrequests_per_resident_year = 1.2\n'
+
+
+async def test_compare_lists_what_can_run_and_keeps_results_when_a_scenario_fails(small_world, tmp_path):
     low, high, _ = small_world
-    app = Recorder(low, None, "en", mode="compare", cursor_blink=False)
+    for path in (low, high):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "small-broken.toml"
+    broken.write_text(low.read_text(encoding="utf-8").replace("Small 4", "Small broken"), encoding="utf-8")
+    (tmp_path / "boston-fit.toml").write_text(FRAGMENT, encoding="utf-8")
+    app = Recorder(tmp_path / low.name, None, "en", mode="compare", cursor_blink=False)
+    app.errors_expected = True  # type: ignore[attr-defined]
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, CompareScreen)
-        picker = screen.query_one("#compare-scenarios")
+        await until(pilot, lambda: not screen.checking)
+        picker = screen.query_one("#compare-scenarios", SelectionList)
+        options = {str(picker.get_option_at_index(i).value): picker.get_option_at_index(i) for i in range(4)}
+        assert options[str(tmp_path / "boston-fit.toml")].disabled  # a fragment: marked, cannot be ticked
+        assert "boston-fit: cannot run on its own (the scenario has no streets and no towns)" in str(
+            screen.query_one("#compare-skipped").render()
+        )
         picker.deselect_all()
-        for value in (str(low), str(high)):
-            picker.select(value)
+        for name in (low.name, high.name, broken.name):
+            picker.select(str(tmp_path / name))
         screen.query_one("#compare-reps", Input).value = "2"
         screen.query_one("#compare-days", Input).value = "1"
+        broken.write_text("name = [", encoding="utf-8")  # broken after it was listed
         await pilot.press("ctrl+r")
+        assert screen.work.working and screen.work.label == "comparing 3 scenarios × 2 × 1 days"
+        assert screen.work.unit == "replications" and screen.work.total == 6
+        await pilot.press("ctrl+r")  # once is enough: the second says why not
+        await until(pilot, lambda: any(n.startswith("a comparison is running") for n in notices(app)))
         await until(pilot, lambda: any(isinstance(m, CompareScreen.Finished) for m in app.seen), 120)
         summary = next(m for m in app.seen if isinstance(m, CompareScreen.Finished)).summary
-        assert [s["name"] for s in summary["scenarios"]] == ["Small 4", "Small 30"]
+        assert [s["name"] for s in summary["scenarios"]] == ["Small 4", "Small 30"]  # the others' results kept
         assert summary["paired"][0]["kpis"]["street_wait_mean_h"]["diff"] < 0
+        assert any("small-broken.toml" in n for n in notices(app))
         table = screen.query_one("#compare-kpis", DataTable)
         assert table.row_count > 10 and "response_rate" in {str(k.value) for k in table.rows}
-        assert not screen.running
+        headers = [" ".join(str(c.label).split()) for c in table.ordered_columns]
+        assert headers == ["KPI", "Small 4", "Small 30", "Δ Small 30", "verdict"]
+        assert not screen.running and not screen.work.working
+
+
+async def test_compare_fields_give_the_keys_back_and_name_a_bad_value(small_world):
+    low, _, _ = small_world
+    app = Recorder(low, None, "en", mode="compare", cursor_blink=False)
+    app.errors_expected = True  # type: ignore[attr-defined]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: not screen.checking)
+        days = screen.query_one("#compare-days", Input)
+        assert app.focused is not days  # nothing that types is focused on arrival: 1-5 switch modes
+        days.focus()
+        await pilot.press(*"1e-202033")
+        assert days.value == "1e-202033"
+        problem = str(screen.query_one("#compare-problem").render())
+        assert problem == "days: more than 0 and at most 3660, found 1e-202033"
+        assert "ctrl+r" not in footer_keys(app)
+        await pilot.press("escape")
+        assert app.focused is None
+        await pilot.press("ctrl+r")  # refused, and says why
+        assert notices(app)[-1] == problem and not screen.running
+        await pilot.press("3")  # a mode key reaches the app once the field is left
+        assert app.current_mode == "replay"
+
+
+async def test_replay_keys_that_cannot_be_used_say_why(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.ready and "space" in footer_keys(app))
+        assert {"minus", "left_square_bracket"}.isdisjoint(footer_keys(app))  # at 1× and at the start
+        assert {"space", "plus", "right_square_bracket", "g", "o"} <= footer_keys(app)
+        await pilot.press("minus")
+        assert notices(app)[-1] == "already the slowest (1×)"
+        await pilot.press("left_square_bracket")
+        assert notices(app)[-1] == "already at the start"
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-keys").render())
+        assert "One event back  (not now: already at the start)" in text
+
+
+async def test_a_log_that_cannot_be_opened_leaves_the_replay_where_it_was(small_world, tmp_path):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    app.errors_expected = True  # type: ignore[attr-defined]
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.ready)
+        screen.go_to(18.5)
+        position = screen.index.position
+        await pilot.press("o")
+        prompt = app.screen.query_one(Input)
+        prompt.value = str(tmp_path / "missing.parquet")
+        await pilot.press("enter")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        await until(pilot, lambda: screen._loading is None)
+        await pilot.press("question_mark", "escape")  # the screen is shown again: still where it was
+        assert screen.clock_h == pytest.approx(18.5) and screen.index.position == position
+        assert screen.ready and screen.index.path == log
+
+
+async def test_the_replay_queue_shows_the_deadline_that_is_running(small_world):
+    low, _, log = small_world
+    app = Recorder(low, log, "en", mode="replay", cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.ready)
+        screen.go_to(30.0)
+        queue = screen.query_one("#queue", QueueView)
+        kinds = {row.due_kind for row in queue.rows}
+        assert kinds == {"response", "resolution"}
+        cells = [text for row in queue.rows[:40] for text, _ in queue.cells(row, 80)]
+        assert any(text.startswith("resp ") for text in cells) and any(text.startswith("resol ") for text in cells)
+        header = str(screen.query_one("#queue-header").render())
+        for column in ("post", "priority", "category", "state", "age", "deadline"):
+            assert column in header  # every column at 80 columns
 
 
 async def test_help_lists_the_keys_bound_here(small_world):
@@ -206,6 +334,13 @@ async def test_palette_commands_fit_the_mode(small_world):
         await until(pilot, lambda: app.session.district is not None)
         structure = [c.title for c in app.get_system_commands(app.screen)]
         assert "Run a week" in structure and "Go to time…" not in structure
+        await pilot.press("4")
+        await until(pilot, lambda: not app.screen.checking)
+        app.screen.query_one("#compare-days", Input).value = "0"
+        run = next(c for c in app.get_system_commands(app.screen) if c.title == "Run comparison")
+        run.callback()  # from the palette as from its key: refused, with why
+        await pilot.pause()
+        assert notices(app)[-1] == "days: more than 0 and at most 3660, found 0" and not app.screen.running
 
 
 async def test_modes_switch_with_number_keys(small_world):

@@ -15,7 +15,7 @@ from console.screens.operate import OperateScreen
 from console.screens.train import TrainScreen
 from sim.scenario import load_scenario
 from sim.store import Store
-from tests.test_console import until
+from tests.test_console import footer_keys, notices, until
 
 TRAINING = """extends = "{base}"
 name = "Small training"
@@ -94,6 +94,30 @@ async def test_operate_refusals_and_other_consoles(small_world, queue_db):
         assert refused and refused[-1].operator == "ann" and "claimed by bob" in refused[-1].reason
 
 
+async def test_operate_keys_that_cannot_be_used_say_why(small_world, queue_db):
+    app = operate_app(small_world, queue_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.requests) == 3 and screen.post_level == "street")
+        await until(pilot, lambda: "c" in footer_keys(app))
+        assert {"u", "l"}.isdisjoint(footer_keys(app))  # nothing to undo, nothing of ours to release
+        await pilot.press("u")
+        assert notices(app)[-1] == "nothing to undo: u takes back your last settle"
+        with Store(queue_db) as other:  # another console claims the request under the cursor
+            other.sign_in("bob", "S1")
+            other.act("bob", "S1", "claim", 2)
+        await until(pilot, lambda: screen.requests[2].claimed_by == "bob", 10)
+        for key in ("c", "s", "l"):
+            await pilot.press(key)
+            assert notices(app)[-1] == "#2 is claimed by bob"
+        await pilot.press("down", "c")  # #3 is open: ours now
+        await until(pilot, lambda: screen.requests[3].status == "claimed")
+        await until(pilot, lambda: "l" in footer_keys(app))
+        assert "c" not in footer_keys(app)
+        await pilot.press("c")
+        assert notices(app)[-1] == "#3 is yours already"
+
+
 async def test_operate_only_inside_the_jurisdiction(small_world, queue_db):
     app = operate_app(small_world, queue_db, post="S2", operator="wu")
     async with app.run_test(size=(140, 40)) as pilot:
@@ -135,7 +159,19 @@ def training_file(small_world, folder: Path) -> Path:
     return path
 
 
-async def test_train_shift_from_start_to_score(small_world, tmp_path):
+async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatch):
+    import threading
+
+    from sim.shift import LiveShift
+
+    go = threading.Event()
+    finish = LiveShift.finish
+
+    def held(self, report_dir=None, progress=None):  # type: ignore[no-untyped-def]
+        go.wait(60)  # scoring starts when the test has looked at the screen
+        return finish(self, report_dir, progress)
+
+    monkeypatch.setattr(LiveShift, "finish", held)
     low, _, _ = small_world
     scenario = training_file(small_world, tmp_path)
     db = tmp_path / "training.db"
@@ -158,7 +194,11 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path):
         await pilot.press("space", "f")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
+        assert screen.work.working  # scoring takes a while: a labelled progress line, not a frozen screen
+        assert "finishing" in str(screen.query_one("#desk-status").render())
+        go.set()
         await until(pilot, lambda: screen.result is not None, 60)
+        assert not screen.work.working
         result = screen.result
         assert result is not None and Path(result["report"]).is_file() and Path(result["timeline"]).is_file()
         assert screen.query_one("#desk-switcher").current == "train-results"

@@ -1,4 +1,6 @@
-"""Snapshots of every mode at 120×40 and 80×24 (cursor blink off, data from a fixed small run).
+"""Snapshots of every mode at 120×40 and 80×24 (cursor blink off, data from a fixed small run): at 80×24
+each mode must still show what it is for (the queue's state, age and deadline; every scenario, difference
+and verdict; the tree's figures; the keys that work now).
 
 Update after an intended change of the screens with ``pytest tests/test_console_snapshots.py
 --snapshot-update`` and look at the new pictures in ``tests/__snapshots__``.
@@ -121,7 +123,37 @@ def test_operate_queue(snap_compare, small_world, tmp_path, monkeypatch, size):
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_train_scenarios_to_choose_from(snap_compare, small_world, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def small_comparison(small_world):
+    """What the Compare mode shows after 2 replications of 1 day of the two small scenarios."""
+    from console.screens.compare import outcome_of
+    from sim.experiment.compare import Plan, compare_scenarios
+    from sim.scenario import load_scenario
+
+    low, high, _ = small_world
+    plan = Plan([(p.stem, load_scenario(p)) for p in (low, high)], reps=2, days=1.0)
+    return outcome_of(compare_scenarios(plan))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_compare_results(snap_compare, small_world, small_comparison, size):
+    low, _, _ = small_world
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = pilot.app.screen
+        await settle(pilot, lambda: not screen.checking)
+        screen.show_outcome(small_comparison)
+        if size[0] < 100:
+            await pilot.press("f")  # narrow: the form out of the way, as a run started here does
+        await settle(pilot, lambda: True)
+
+    assert snap_compare(
+        MicrogovApp(low, None, "en", mode="compare", cursor_blink=False), terminal_size=size, run_before=ready
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_train_scenarios_to_choose_from(snap_compare, small_world, tmp_path, monkeypatch, size):
     from tests.conftest import SCENARIOS
 
     monkeypatch.setattr("console.screens.train.TRAINING_FOLDER", SCENARIOS / "training")
@@ -132,4 +164,39 @@ def test_train_scenarios_to_choose_from(snap_compare, small_world, tmp_path, mon
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, lambda: pilot.app.screen.query_one("#train-list").option_count > 0)
 
-    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_train_shift_under_way(snap_compare, small_world, tmp_path, monkeypatch, size):
+    """A shift paused with requests at the desk, as the console finds it when it comes back."""
+    from sim.scenario import load_scenario
+    from sim.shift import LiveShift
+    from sim.store import Store
+    from tests.test_console_desk import training_file
+
+    monkeypatch.setattr("sim.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
+    path = training_file(small_world, tmp_path)
+    db = tmp_path / "training.db"
+    with Store(db) as store:
+        live = LiveShift.begin(store, load_scenario(path), "ann", scenario_path=path)
+        while len(store.queue("S1")) < 3:
+            live.tick(5.0)
+        live.pause(True)
+        live.close()
+    low, _, _ = small_world
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = pilot.app.screen
+        await settle(
+            pilot,
+            lambda: (
+                len(screen.requests) >= 3
+                and screen.categories
+                and "history" in str(screen.query_one("#desk-history").render())
+                and not screen.work.working
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)

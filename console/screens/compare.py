@@ -1,32 +1,109 @@
 """Compare mode: pick scenarios, replications and days, run them, read the KPIs, verdicts and charts.
 
-The comparison runs on the experiment harness in a worker (the replications themselves in separate
-processes), with a progress bar updated at most ten times a second; the KPI table is updated in place,
-row by row, and the charts show the backlog over time and the share of requests resolved within t.
+The scenario list holds the files beside the console's scenario that build a district; fragments (a
+file meant for ``extends``, such as what ``microgov fit`` writes) are listed as skipped, with why. The
+comparison runs on the experiment harness in a worker (the replications themselves in separate
+processes), with a labelled progress line and a count of replications; a scenario that fails does not
+take the others' results with it. The KPI table shows every scenario, each one's paired difference
+from the first and the verdict; its KPI column stays put while the rest scrolls sideways when the
+terminal is narrow. ``f`` hides the set-up form, ``c`` shows the charts (the backlog over time and the
+share of requests resolved within t) in the table's place on a short terminal, or beside it.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, SelectionList
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, DataTable, Header, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
 from console.screens.base import ModeScreen
-from console.session import ConsoleError
+from console.widgets import Field, KeyFooter, WorkProgress
 
 WORKERS = 2
+CHARTS_FROM_ROWS = 32
+"""Terminals at least this tall show the charts under the table from the start."""
+
+
+class Bounded(Validator):
+    """A replications or days field: a number within what the harness accepts (the scenario's own limits
+    for days), checked as it is typed, so a bad value is named before anything runs."""
+
+    def __init__(self, what: str, *, whole: bool, low: float, high: float, low_open: bool = False) -> None:
+        super().__init__()
+        self.what, self.whole, self.low, self.high, self.low_open = what, whole, low, high, low_open
+
+    def validate(self, value: str) -> ValidationResult:
+        text = value.strip()
+        try:
+            number = int(text) if self.whole else float(text)
+        except ValueError:
+            kind = "a whole number" if self.whole else "a number"
+            return self.failure(f"{self.what}: expected {kind}, found '{text}'")
+        below = number <= self.low if self.low_open else number < self.low
+        if below or not number <= self.high:  # NaN fails here too
+            low = f"more than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+            return self.failure(f"{self.what}: {low} and at most {self.high:g}, found {text}")
+        return self.success()
+
+
+def limits() -> tuple[Bounded, Bounded]:
+    """The fields' limits: at least 2 replications (for an interval), at most the harness's cap; days
+    as a scenario's ``clock.days`` allows."""
+    from annotated_types import Gt, Le
+
+    from sim.experiment.compare import Plan
+    from sim.scenario.schema import ClockSpec
+
+    bounds = ClockSpec.model_fields["days"].metadata
+    low = next(float(m.gt) for m in bounds if isinstance(m, Gt))
+    high = next(float(m.le) for m in bounds if isinstance(m, Le))
+    max_reps = Plan.__dataclass_fields__["max_reps"].default
+    return (
+        Bounded("replications", whole=True, low=2, high=float(max_reps)),  # type: ignore[arg-type]
+        Bounded("days", whole=False, low=low, high=high, low_open=True),
+    )
+
+
+@dataclass
+class Listed:
+    """A scenario file in the list: its label and, if it cannot run, why."""
+
+    path: Path
+    label: str
+    problem: str = ""
+
+
+@dataclass
+class Outcome:
+    """What a comparison produced, for the table and the charts."""
+
+    summary: dict[str, Any]
+    bands: dict[str, Any]
+    hists: dict[str, Any]
+    totals: dict[str, float]
+    skipped: list[str] = field(default_factory=list)
+    """Files ticked but not run, each with why."""
 
 
 class CompareScreen(ModeScreen):
-    BINDINGS = [Binding("ctrl+r", "run", "Run comparison", tooltip="Run the ticked scenarios", id="compare-run")]
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run comparison", tooltip="Run the ticked scenarios", id="compare-run"),
+        Binding("f", "toggle_form", "Form", tooltip="Hide or show the set-up form", id="compare-form"),
+        Binding("c", "toggle_charts", "Charts", tooltip="Show or hide the charts", id="compare-charts"),
+    ]
+    AUTO_FOCUS = "#compare-scenarios"  # a list: the mode keys still reach the app until a field is picked
 
     class Finished(Message):
         """A comparison finished; ``summary`` is what ``microgov compare --json`` prints."""
@@ -38,87 +115,197 @@ class CompareScreen(ModeScreen):
     def __init__(self) -> None:
         super().__init__()
         self.running = False
+        self.checking = True
         self.summary: dict[str, Any] | None = None
+        self.listed: list[Listed] = []
+        self.progress_text = ""
 
     def compose(self) -> ComposeResult:
         w = self.w
+        reps, days = limits()
         yield Header()
         yield self.mode_bar("compare")
-        with Horizontal():
-            with Vertical(id="compare-form"):
-                yield Label(w("scenarios"))
-                yield SelectionList[str](*self._choices(), id="compare-scenarios")
-                yield Label(w("replications"))
-                yield Input("5", id="compare-reps", type="integer")
-                yield Label(w("days"))
-                yield Input("7", id="compare-days", type="number")
+        with Horizontal(id="compare-body"):
+            with VerticalScroll(id="compare-form"):
+                yield Label(w("scenarios"), id="compare-scenarios-label")
+                yield SelectionList[str](id="compare-scenarios")
+                yield Static(id="compare-skipped", classes="hidden")
+                with Horizontal(classes="compare-field"):
+                    yield Label(w("replications"))
+                    yield Field("5", id="compare-reps", validators=[reps], valid_empty=False)
+                with Horizontal(classes="compare-field"):
+                    yield Label(w("days"))
+                    yield Field("7", id="compare-days", validators=[days], valid_empty=False)
+                yield Static(id="compare-problem")
                 yield Button(w("run"), id="compare-go", variant="primary")
-                yield ProgressBar(total=1, id="compare-progress", show_eta=True)
             with Vertical(id="compare-results"):
+                yield WorkProgress()
+                yield Static(id="compare-about")
                 table: DataTable[str] = DataTable(id="compare-kpis", cursor_type="row", zebra_stripes=True)
+                table.fixed_columns = 1
                 yield table
                 with Horizontal(id="compare-charts"):
                     from textual_plotext import PlotextPlot
 
                     yield PlotextPlot(id="chart-backlog")
                     yield PlotextPlot(id="chart-resolution")
-        yield Footer(compact=True)
-
-    def _choices(self) -> list[tuple[str, str, bool]]:
-        """Scenario files beside the console's, the two default ones ticked."""
-        own = self.session.scenario_path
-        folder = own.parent if own is not None else Path("scenarios")
-        files = sorted(p for p in folder.glob("*.toml") if "base" not in p.stem) if folder.is_dir() else []
-        if own is not None and own not in files:
-            files.insert(0, own)
-        ticked = {f for f in files if f.stem in ("haigang-2019", "haigang-2020")} or ({own} if own else set())
-        return [(f.stem, str(f), f in ticked) for f in files]
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.w("compare")
-        for box in self.query(Input):
+        for box in self.query(Field):
             box.cursor_blink = self.console.cursor_blink
         table = self.query_one("#compare-kpis", DataTable)
         table.add_column(self.w("kpi"), key="kpi")
-        for plot_id in ("#chart-backlog", "#chart-resolution"):
+        self.query_one("#compare-about", Static).update(f"[dim]{self.w('compare what')}[/]")
+        self.query_one("#compare-results").set_class(self.app.size.height >= CHARTS_FROM_ROWS, "-charts")
+        for plot_id, title in (("#chart-backlog", "backlog"), ("#chart-resolution", "share resolved within t")):
             from textual_plotext import PlotextPlot
 
-            self.query_one(plot_id, PlotextPlot).plt.title(
-                "backlog" if plot_id.endswith("backlog") else "share resolved within t"
-            )
+            self.query_one(plot_id, PlotextPlot).plt.title(title)
+        self.work.start(self.w("checking scenario files"))
+        self.check_files()
+
+    # --- the scenario files --------------------------------------------------------------------------
+
+    def _files(self) -> list[Path]:
+        own = self.session.scenario_path
+        folder = own.parent if own is not None else Path("scenarios")
+        files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        if own is not None and own not in files:
+            files.insert(0, own)
+        return files
+
+    @work(thread=True, exclusive=True, group="compare-files", name="checking scenario files", exit_on_error=False)
+    def check_files(self) -> None:
+        """Load every file and check it builds a district: what cannot run is listed as skipped."""
+        from sim.errors import MicrogovError
+        from sim.scenario import load_scenario
+        from sim.structure import check_buildable
+
+        listed = []
+        try:
+            for path in self._files():
+                try:
+                    check_buildable(load_scenario(path))
+                except MicrogovError as exc:
+                    listed.append(Listed(path, path.stem, str(exc).splitlines()[0]))
+                    continue
+                listed.append(Listed(path, path.stem))
+        finally:
+            self.app.call_from_thread(self._listed, listed)
+
+    def _listed(self, listed: list[Listed]) -> None:
+        self.checking = False
+        self.work.stop()
+        self.listed = listed
+        own = self.session.scenario_path
+        good = [item for item in listed if not item.problem]
+        ticked = {item.path for item in good if item.path.stem in ("haigang-2019", "haigang-2020")}
+        ticked = ticked or ({own} if own in {item.path for item in good} else set())
+        picker = self.query_one("#compare-scenarios", SelectionList)
+        picker.clear_options()
+        picker.add_options(
+            [
+                Selection(item.label, str(item.path), item.path in ticked)
+                if not item.problem
+                else Selection(Text(f"{item.label} ✗", style="strike"), str(item.path), False, disabled=True)
+                for item in listed
+            ]
+        )
+        skipped = [item for item in listed if item.problem]
+        note = self.query_one("#compare-skipped", Static)
+        note.set_class(not skipped, "hidden")
+        if skipped:
+            text = Text(style="dim")
+            for item in skipped:
+                text.append(f"✗ {item.label}: ", style="bold")
+                text.append(f"{self.w('cannot run alone')} ({item.problem.split(';')[0]})\n")
+            note.update(text)
+            note.tooltip = "\n".join(f"{item.path}: {item.problem}" for item in skipped)
+        self.refresh_bindings()
+
+    # --- running -------------------------------------------------------------------------------------
+
+    def _fields(self) -> tuple[int, float] | str:
+        """The replications and days typed, or what is wrong with them."""
+        reps = self.query_one("#compare-reps", Field)
+        days = self.query_one("#compare-days", Field)
+        for box in (reps, days):
+            result = box.validate(box.value)
+            if result is not None and not result.is_valid:
+                return result.failure_descriptions[0]
+        return int(reps.value.strip()), float(days.value.strip())
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("compare-reps", "compare-days"):
+            fields = self._fields()
+            problem = fields if isinstance(fields, str) else ""
+            self.query_one("#compare-problem", Static).update(Text(problem, style="bold red") if problem else "")
+            self.refresh_bindings()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        self.refresh_bindings()
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        if action != "run":
+            return None
+        w = self.w
+        if self.running:
+            return f"{w('comparison running')} {self.progress_text}".strip()
+        if self.checking:
+            return w("still checking files")
+        fields = self._fields()
+        if isinstance(fields, str):
+            return fields
+        if not self.query_one("#compare-scenarios", SelectionList).selected:
+            return w("tick a scenario")
+        return None
 
     @on(Button.Pressed, "#compare-go")
+    def _go(self) -> None:
+        reason = self.refusal("run", ())
+        if reason:
+            self.notify(reason, title=self.w("run"), severity="warning")
+            return
+        self.action_run()
+
     def action_run(self) -> None:
-        if self.running:
-            self.notify("a comparison is already running", severity="warning")
-            return
+        fields = self._fields()
+        assert not isinstance(fields, str)
+        reps, days = fields
         files = [Path(p) for p in self.query_one("#compare-scenarios", SelectionList).selected]
-        try:
-            reps = int(self.query_one("#compare-reps", Input).value)
-            days = float(self.query_one("#compare-days", Input).value)
-        except ValueError:
-            self.notify("replications must be a whole number and days a number", severity="error")
-            return
-        if not files:
-            self.notify("tick at least one scenario", severity="error")
-            return
-        if reps < 2 or days <= 0:
-            self.notify("at least 2 replications and more than 0 days", severity="error")
-            return
         self.running = True
-        self.query_one("#compare-progress", ProgressBar).update(total=reps * len(files), progress=0)
+        self.progress_text = ""
+        self.refresh_bindings()
+        label = f"{self.w('comparing')} {len(files)} {self.w('scenarios')} × {reps} × {days:g} {self.w('days')}"
+        self.work.start(label, total=reps * len(files), unit=self.w("replications"))
+        if self.app.size.width < 100:  # narrow: the results need the whole width
+            self.query_one("#compare-form").add_class("hidden")
         self.compare(files, reps, days)
 
     @work(thread=True, exclusive=True, group="compare", name="comparing scenarios", exit_on_error=False)
     def compare(self, files: list[Path], reps: int, days: float) -> None:
+        from sim.errors import MicrogovError
         from sim.experiment.compare import Plan, compare_scenarios, unique_labels
         from sim.experiment.executors import LocalPool
         from sim.scenario import load_scenario
+        from sim.structure import check_buildable
 
         try:
-            scenarios = [load_scenario(f) for f in files]
-            labels = unique_labels([s.name for s in scenarios], [f.stem for f in files])
-            plan = Plan(list(zip(labels, scenarios, strict=True)), reps=reps, days=days)
+            loaded, skipped = [], []
+            for f in files:  # a file changed since it was listed: skip it, run the others
+                try:
+                    scenario = load_scenario(f)
+                    check_buildable(scenario)
+                except MicrogovError as exc:
+                    skipped.append(f"{f.name}: {str(exc).splitlines()[0]}")
+                    continue
+                loaded.append((f, scenario))
+            if not loaded:
+                raise MicrogovError(f"no ticked scenario can run ({'; '.join(skipped)})")
+            labels = unique_labels([s.name for _, s in loaded], [f.stem for f, _ in loaded])
+            plan = Plan(list(zip(labels, [s for _, s in loaded], strict=True)), reps=reps, days=days)
             last = [0.0]
 
             def progress(done: int, total: int) -> None:
@@ -129,60 +316,65 @@ class CompareScreen(ModeScreen):
 
             with LocalPool(WORKERS, method="forkserver") as pool:
                 comparison = compare_scenarios(plan, pool, progress=progress)
-            summary = comparison.summary()
-            bands = {lbl: comparison.collector.bands[lbl].summary() for lbl in comparison.labels}
-            hists = {lbl: comparison.collector.hists.get(lbl) for lbl in comparison.labels}
-            totals = {
-                lbl: comparison.collector.stats[lbl]["requests"].mean * comparison.collector.stats[lbl]["requests"].n
-                for lbl in comparison.labels
-            }
+            outcome = outcome_of(comparison, skipped)
         finally:
             self.app.call_from_thread(self._stopped)
-        if summary["failures"]:
-            raise ConsoleError(f"{len(summary['failures'])} replication(s) failed: {summary['failures'][0]['error']}")
-        self.app.call_from_thread(self._show, summary, bands, hists, totals)
+        self.app.call_from_thread(self.show_outcome, outcome)
 
     def _progress(self, done: int, total: int) -> None:
-        self.query_one("#compare-progress", ProgressBar).update(total=total, progress=done)
+        self.progress_text = f"({done}/{total})"
+        self.work.advance(done, total)
 
     def _stopped(self) -> None:
         self.running = False
+        self.work.stop()
+        self.refresh_bindings()
 
-    def _show(
-        self, summary: dict[str, Any], bands: dict[str, Any], hists: dict[str, Any], totals: dict[str, float]
-    ) -> None:
+    # --- the results ---------------------------------------------------------------------------------
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        """Fill the table and the charts; say what was skipped or failed (the rest is shown all the same)."""
         from sim.experiment.kpis import KPIS
 
+        summary = outcome.summary
         self.summary = summary
         w = self.w
         table = self.query_one("#compare-kpis", DataTable)
         names = [s["name"] for s in summary["scenarios"]]
         wanted = [("kpi", w("kpi"))] + [(f"s:{n}", n) for n in names]
-        wanted += [(f"d:{p['name']}", f"Δ {p['name']}") for p in summary["paired"]]
-        wanted += [(f"v:{p['name']}", w("verdict")) for p in summary["paired"]]
-        existing = [str(c.key.value) for c in table.ordered_columns]
-        if existing != [key for key, _ in wanted]:
-            table.clear(columns=True)
-            for key, label in wanted:
-                table.add_column(label, key=key)
+        for p in summary["paired"]:
+            wanted += [(f"d:{p['name']}", f"Δ {p['name']}"), (f"v:{p['name']}", w("verdict"))]
+        table.clear(columns=True)
+        # long names on two lines, and one space between columns instead of two: at 80 columns two
+        # scenarios, the difference and the verdict fit beside the KPI names
+        table.header_height = 2
+        table.cell_padding = 0
+        for key, label in wanted:
+            table.add_column(_two_lines(label), key=key)
         for k in KPIS:
             if all(s["kpis"][k.name]["mean"] is None for s in summary["scenarios"]):
                 continue
-            cells = {"kpi": k.label}
+            cells: dict[str, str | Text] = {"kpi": f" {k.label}" + (" (h)" if k.unit == "h" else "")}
             for s in summary["scenarios"]:
-                cells[f"s:{s['name']}"] = _value(s["kpis"][k.name], k.unit)
+                cells[f"s:{s['name']}"] = Text(f" {_value(s['kpis'][k.name], k.unit)}", justify="right")
             for p in summary["paired"]:
                 d = p["kpis"][k.name]
-                cells[f"d:{p['name']}"] = _diff(d["diff"], k.unit)
-                cells[f"v:{p['name']}"] = w("n.s.") if d["verdict"] == "no significant difference" else w(d["verdict"])
-            if k.name in {str(r.value) for r in table.rows}:
-                for key, value in cells.items():
-                    table.update_cell(k.name, key, value)
-            else:
-                table.add_row(*[cells[key] for key, _ in wanted], key=k.name)
-        self._charts(bands, hists, totals)
+                cells[f"d:{p['name']}"] = Text(f" {_diff(d['diff'], k.unit)}", justify="right")
+                cells[f"v:{p['name']}"] = Text(" ").append_text(_verdict(d["verdict"], w))
+            table.add_row(*[cells[key] for key, _ in wanted], key=k.name)
+        first = names[0] if names else ""
+        about = f"{summary['reps']} × {summary['days']:g} {w('days')} · Δ {w('against')} {first}, {w('verdict at 95%')}"
+        self.query_one("#compare-about", Static).update(about)
+        self._charts(outcome.bands, outcome.hists, outcome.totals)
+        table.focus()
         self.post_message(self.Finished(summary))
-        self.notify(f"{summary['reps']} × {summary['days']:g} {w('days')}", title=w("compare"))
+        problems = list(outcome.skipped)
+        for f in summary.get("failures", []):
+            problems.append(f"{f['scenario']}, {w('replication')} {f['replication']}: {f['error']}")
+        if problems:
+            self.notify("\n".join(problems[:5]), title=w("not in the results"), severity="warning", timeout=15)
+        else:
+            self.notify(f"{summary['reps']} × {summary['days']:g} {w('days')}", title=w("compare"))
 
     def _charts(self, bands: dict[str, Any], hists: dict[str, Any], totals: dict[str, float]) -> None:
         from textual_plotext import PlotextPlot
@@ -212,10 +404,37 @@ class CompareScreen(ModeScreen):
             plt.plot(list(edges[keep]), list(cdf[keep]), label=label)
         resolution.refresh()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run":
-            return not self.running
-        return True
+    # --- the layout ----------------------------------------------------------------------------------
+
+    def action_toggle_form(self) -> None:
+        form = self.query_one("#compare-form")
+        form.toggle_class("hidden")
+        if form.has_class("hidden") and self.focused is not None and form in self.focused.ancestors:
+            self.query_one("#compare-kpis", DataTable).focus()
+
+    def action_toggle_charts(self) -> None:
+        self.query_one("#compare-results").toggle_class("-charts")
+
+
+def outcome_of(comparison: Any, skipped: list[str] | None = None) -> Outcome:
+    """What the screen shows of a finished comparison (``sim.experiment.compare.Comparison``)."""
+    c = comparison.collector
+    return Outcome(
+        comparison.summary(),
+        {label: c.bands[label].summary() for label in comparison.labels},
+        {label: c.hists.get(label) for label in comparison.labels},
+        {label: c.stats[label]["requests"].mean * c.stats[label]["requests"].n for label in comparison.labels},
+        list(skipped or []),
+    )
+
+
+def _two_lines(label: str) -> Text:
+    """A column name broken at its middle space, for a two-line header (each line after a space)."""
+    if len(label) <= 10 or " " not in label:
+        return Text(f" {label}")
+    spaces = [i for i, ch in enumerate(label) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return Text(f" {label[:cut]}\n {label[cut + 1 :]}")
 
 
 def _value(v: dict[str, Any], unit: str) -> str:
@@ -230,3 +449,10 @@ def _diff(d: float | None, unit: str) -> str:
     if d is None:
         return "–"
     return f"{d * 100:+.2f} pp" if unit == "share" else f"{d:+,.2f}"
+
+
+def _verdict(verdict: str | None, w: Any) -> Text:
+    if verdict is None:
+        return Text("–")
+    style = {"better": "bold green", "worse": "bold red"}.get(verdict, "dim")
+    return Text(w("n.s.") if verdict == "no significant difference" else w(verdict), style=style)

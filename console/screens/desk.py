@@ -20,12 +20,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
+from textual.widgets import ContentSwitcher, Header, Static
 
 from console.desk import Desk, to_hours
 from console.screens.base import QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
-from console.widgets import QueueRow, QueueView, fit, hours
+from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
 from sim.store import UNDO_WINDOW_S, Action, Request
 
 WORKABLE = ("open", "claimed")
@@ -37,7 +37,15 @@ class DeskQueue(QueueView):
     workable: frozenset[int] = frozenset()
     """Requests still to be worked at the post (the others show no countdown)."""
 
-    COLUMNS = (("#", 5), ("priority", 8), ("category", 14), ("post", 11), ("state", 12), ("deadline", 10))
+    COLUMNS = (
+        ("#", 5, 5),
+        ("priority", 8, 8),
+        ("category", 14, 10),
+        ("post", 11, 6),
+        ("state", 12, 9),
+        ("deadline", 10, 10),
+        ("request", 20, 8),
+    )
 
     def cells(self, row: QueueRow, width: int) -> list[tuple[str, str | None]]:
         lab = self.labels
@@ -45,8 +53,8 @@ class DeskQueue(QueueView):
         length = max(row.due_h - row.arrived_h, 0.0)
         urgency = "queue--late" if left < 0 else ("queue--soon" if left < max(0.25, 0.25 * length) else None)
         countdown = f"{lab.get('late', 'late')} {hours(-left)}" if left < 0 else f"{lab.get('in', 'in')} {hours(left)}"
-        used = sum(w + 1 for _, w in self.COLUMNS)
-        widths = dict(self.COLUMNS)
+        widths = self.widths(width)
+        used = sum(w + 1 for name, w in widths.items() if name != "request")
         return [
             (fit(f"#{row.key}", widths["#"]), None),
             (
@@ -90,23 +98,15 @@ class DeskScreen(QueueScreen):
         ),
         Binding("n", "note", "Note", tooltip="Add a note to its history", id="desk-note"),
         Binding("u", "undo", "Undo", tooltip=f"Undo your last settle (within {UNDO_WINDOW_S:.0f} s)", id="desk-undo"),
-        Binding(
-            "l", "act('release')", "Release", show=False, tooltip="Let go of a request you claimed", id="desk-release"
-        ),
-        Binding(
-            "a",
-            "toggle_all",
-            "All",
-            show=False,
-            tooltip="Show passed-on and closed requests too, or not",
-            id="desk-all",
-        ),
+        Binding("l", "act('release')", "Release", tooltip="Let go of a request you claimed", id="desk-release"),
+        Binding("a", "toggle_all", "All", tooltip="Show passed-on and closed requests too, or not", id="desk-all"),
         Binding("slash", "filter", "Filter", key_display="/", id="desk-filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="desk-clear-filter"),
     ]
     mode = "operate"
     QUEUE = "#desk-queue"
     QUEUE_FILTER = "#desk-queue-filter"
+    QUEUE_HEADER = "#desk-queue-header"
     AUTO_FOCUS = ""  # the mode keys (1-5) must reach the app until the operator picks a field (tab)
 
     def __init__(self) -> None:
@@ -119,6 +119,8 @@ class DeskScreen(QueueScreen):
         self.clock = dt.datetime.now()
         self.detail: Request | None = None
         """The request in the detail pane (its countdowns follow the clock)."""
+        self.post_level = ""
+        """The desk's post's level, read once in a worker (the keys' checks never wait on the store)."""
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -126,6 +128,7 @@ class DeskScreen(QueueScreen):
         yield Header()
         yield self.mode_bar(self.mode)
         yield Static(id="desk-status")
+        yield WorkProgress()
         with ContentSwitcher(initial="desk-intro", id="desk-switcher"):
             with Vertical(id="desk-intro"):
                 yield from self.compose_intro()
@@ -133,12 +136,12 @@ class DeskScreen(QueueScreen):
                 with Vertical(id="desk-queue-pane"):
                     yield Static(id="desk-queue-header")
                     yield DeskQueue(id="desk-queue")
-                    yield Input(placeholder=self.w("filter"), id="desk-queue-filter", classes="hidden")
+                    yield Field(placeholder=self.w("filter"), id="desk-queue-filter", classes="hidden")
                 with VerticalScroll(id="desk-detail"):
                     yield Static(id="desk-request")
                     yield Static(id="desk-history")
             yield from self.compose_extra()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def compose_intro(self) -> ComposeResult:
         yield from ()
@@ -148,7 +151,7 @@ class DeskScreen(QueueScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.w(self.mode)
-        self.query_one("#desk-queue-filter", Input).cursor_blink = self.console.cursor_blink
+        self.query_one("#desk-queue-filter", Field).cursor_blink = self.console.cursor_blink
 
     # --- showing a desk ------------------------------------------------------------------------------
 
@@ -167,10 +170,12 @@ class DeskScreen(QueueScreen):
         assert desk is not None
         with desk.lock:
             categories = desk.store.categories()
-        self.app.call_from_thread(self._set_labels, categories)
+        self.app.call_from_thread(self._set_labels, categories, desk.post_level)
 
-    def _set_labels(self, categories: dict[str, dict[str, Any]]) -> None:
+    def _set_labels(self, categories: dict[str, dict[str, Any]], level: str = "") -> None:
         self.categories = categories
+        self.post_level = level
+        self.refresh_bindings()
         w = self.w
         labels = {k: w(k) for k in ("post", "priority", "category", "state", "deadline", "in", "late")}
         labels.update({"#": "#"})
@@ -178,8 +183,9 @@ class DeskScreen(QueueScreen):
         for cid, cat in categories.items():
             labels[cid] = str(cat.get("name" if w.lang == "zh" else "name_en") or cid)
         queue = self.query_one("#desk-queue", DeskQueue)
+        labels["request"] = w("request")
         queue.labels = labels
-        self.query_one("#desk-queue-header", Static).update(queue.header() + " " + w("request"))
+        self.show_queue_header()
         queue.refresh()
 
     @work(thread=True, exclusive=True, group="desk-load", name="reading the queue", exit_on_error=False)
@@ -326,28 +332,45 @@ class DeskScreen(QueueScreen):
         key = self.query_one("#desk-queue", DeskQueue).current_key
         return self.requests.get(key) if key is not None else None
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def no_desk(self) -> str:
+        """Why the queue's keys do not work yet."""
+        return self.w("sign in first")
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        w = self.w
         if action in ("filter", "clear_filter", "toggle_all"):
-            return self.desk is not None  # no queue yet (signing in, choosing a shift): off the footer
+            return None if self.desk is not None else self.no_desk()
         if action not in ("act", "settle", "pass_on", "whistle", "escalate", "return_down", "note", "undo"):
-            return True
+            return None
         if self.desk is None:
-            return False
+            return self.no_desk()
         if action == "undo":
-            return True if self.last_settle and time.time() - self.last_settle[1] <= UNDO_WINDOW_S else None
+            if self.last_settle is None:
+                return w("nothing to undo")
+            if time.time() - self.last_settle[1] > UNDO_WINDOW_S:
+                return f"{w('too late to undo')} ({UNDO_WINDOW_S:.0f} s)"
+            return None
         request = self.current
         if request is None:
-            return None
-        mine = request.status == "open" or (request.status == "claimed" and request.claimed_by == self.desk.operator)
+            return w("no request under the cursor")
         if action == "note":
-            return True
-        if action == "act":
-            if parameters == ("claim",):
-                return True if request.status == "open" else None
-            return True if request.status == "claimed" and request.claimed_by == self.desk.operator else None
-        if action == "whistle" and self.desk.post_level not in ("street", "town"):
             return None
-        return True if mine else None
+        ref = f"#{request.id}"
+        mine = request.status == "claimed" and request.claimed_by == self.desk.operator
+        if request.status == "claimed" and not mine:
+            return f"{ref} {w('is claimed by')} {request.claimed_by}"
+        if action == "act" and parameters == ("claim",):
+            return f"{ref} {w('is yours already')}" if mine else self._not_workable(request)
+        if action == "act":
+            return None if mine else f"{ref} {w('is not claimed by you')}"
+        if action == "whistle" and self.post_level not in ("street", "town"):
+            return w("whistle at street or town")
+        return None if mine else self._not_workable(request)
+
+    def _not_workable(self, request: Request) -> str | None:
+        if request.status == "open":
+            return None
+        return f"#{request.id} {self.w('is')} {self.w(request.status)}"
 
     def do(self, action: str, request_id: int, *, note: str = "", to: Any = None, said: str = "") -> None:
         self._do(action, request_id, note, to, said)

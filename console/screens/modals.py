@@ -3,9 +3,8 @@ picker of one or several options (departments to pass to or summon, a post to se
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -27,30 +26,41 @@ class HelpScreen(ModalScreen[None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
+        under = self.under
         keys: dict[tuple[str, str], list[str]] = {}
-        enabled: dict[tuple[str, str], bool] = {}
+        why: dict[tuple[str, str], str | None] = {}
 
-        def group(active: Any) -> int:
-            """The mode's own keys first, then the console's, then moving around in widgets."""
-            return 0 if active.node is self.under else (1 if active.node is self.app else 2)
-
-        for active in sorted(self.under.active_bindings.values(), key=group):
-            binding = active.binding
+        def add(binding: Binding, reason: str | None) -> None:
             if not binding.description:
-                continue
+                return
             what = (binding.action, binding.tooltip or binding.description)
             shown = binding.key_display or self.app.get_key_display(binding)
             if shown not in keys.setdefault(what, []):
                 keys[what].append(shown)
-            enabled[what] = enabled.get(what, False) or active.enabled
+            if what not in why:
+                why[what] = reason
+            elif reason is None:
+                why[what] = None  # usable through one of its keys: usable
+
+        # the mode's own keys first, each with why it cannot be used now (if it cannot); then the
+        # console's; then every screen's (tab, copy) and moving around in the focused widget
+        refusal = getattr(under, "refusal", None)
+        every_screen = {b.action for b in Screen.BINDINGS if isinstance(b, Binding)}
+        own = [b for _, b in under._bindings if b.action not in every_screen]
+        for binding in own:
+            _, action, parameters = parse(binding.action)
+            add(binding, refusal(action, parameters) if refusal else None)
+        others = [a for a in under.active_bindings.values() if a.binding not in own]
+        for active in sorted(others, key=lambda a: 0 if a.node is self.app else 1):
+            add(active.binding, None if active.enabled else "")
         text = Text()
         for what, shown in keys.items():
             if len(text):
                 text.append("\n")
             text.append(f"{', '.join(shown):>14}", style="bold")
             text.append(f"  {what[1]}")
-            if not enabled[what]:
-                text.append("  (not now)", style="dim")
+            if why[what] is not None:
+                text.append(f"  (not now{': ' + why[what] if why[what] else ''})", style="dim")
         with Vertical(id="help-box"):
             yield Label(Text(self.title_text, style="bold"), id="help-title")
             with VerticalScroll():

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from console.desk import Desk, login_name
 from console.screens.desk import DeskScreen
+from console.widgets import Field
 from sim.errors import MicrogovError
 
 
@@ -37,8 +38,8 @@ class OperateScreen(DeskScreen):
         yield Static(id="signin-what")
         yield Label(self.w("sign in as"))
         with Horizontal(id="signin-row"):
-            yield Input(placeholder="S1 · S1/C2 · S1/C2/G3 · water", id="signin-post")
-            yield Input(placeholder=self.w("your name"), id="signin-name")
+            yield Field(placeholder="S1 · S1/C2 · S1/C2/G3 · water", id="signin-post")
+            yield Field(placeholder=self.w("your name"), id="signin-name")
             yield Button(self.w("sign in"), id="signin-go", variant="primary")
         yield Static(id="signin-problem")
         yield Button(self.w("set up store"), id="signin-init", classes="hidden")
@@ -118,12 +119,13 @@ class OperateScreen(DeskScreen):
 
     def action_init_store(self) -> None:
         if self.desk is None:
+            self.work.start(self.w("setting up the store"))
             self.init_store()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action == "init_store":
-            return True if self.desk is None else None
-        return super().check_action(action, parameters)
+            return None if self.desk is None else self.w("signed in already")
+        return super().refusal(action, parameters)
 
     @work(thread=True, exclusive=True, group="operate-init", name="setting up the queue store", exit_on_error=False)
     def init_store(self) -> None:
@@ -132,9 +134,12 @@ class OperateScreen(DeskScreen):
         session = self.session
         if session.scenario is None:
             raise MicrogovError("no scenario to take the district from")
-        district = session.ensure_district()
-        with Store(session.store_path("operate")) as store:
-            n = load_district(store, session.scenario, district)
+        try:
+            district = session.ensure_district()
+            with Store(session.store_path("operate")) as store:
+                n = load_district(store, session.scenario, district)
+        finally:
+            self.app.call_from_thread(self.work.stop)
         self.app.call_from_thread(self.notify, f"{n:,} {self.w('posts')} ({session.scenario.name})", timeout=6)
         self.probe()
 

@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, Tree
+from textual.widgets import DataTable, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from console.screens.base import ModeScreen
+from console.widgets import DistrictTree, KeyFooter, WorkProgress
 
 RUN_DAYS = 7.0
 
@@ -47,11 +48,16 @@ class StructureScreen(ModeScreen):
             self.source = source
             super().__init__()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield self.mode_bar("structure")
+        yield WorkProgress()
         with Horizontal():
-            tree: Tree[str] = Tree(self.w("structure"), id="tree")
+            tree = DistrictTree(self.w("structure"), id="tree")
             tree.show_root = True
             yield tree
             with Vertical(id="detail"):
@@ -59,28 +65,33 @@ class StructureScreen(ModeScreen):
                 table: DataTable[str] = DataTable(id="node-kpis", cursor_type="none", zebra_stripes=True)
                 yield table
                 yield Static(id="run-info")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.w("structure")
         table = self.query_one("#node-kpis", DataTable)
         table.add_columns(self.w("kpi"), "")
         self.query_one("#run-info", Static).update(self._run_text())
-        self.build()
+        started = self.work.start(self.w("building the district")) if self.session.district is None else None
+        self.build(started)
 
     # --- building the tree -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="structure", name="building the district", exit_on_error=False)
-    def build(self) -> None:
-        district = self.session.ensure_district()
-        if self.session.stats is None and self.session.events_path is not None:
-            self.session.load_stats(self.session.events_path)
+    def build(self, started: int | None = None) -> None:
+        try:
+            district = self.session.ensure_district()
+            if self.session.stats is None and self.session.events_path is not None:
+                self.session.load_stats(self.session.events_path)
+        finally:
+            if started is not None:
+                self.app.call_from_thread(self.work.stop, started)
         self.app.call_from_thread(self._fill_root, district)
 
     def _fill_root(self, district: Any) -> None:
-        tree = self.query_one("#tree", Tree)
+        tree = self.query_one("#tree", DistrictTree)
         tree.root.data = "district"
-        tree.root.set_label(self._label("district"))
+        tree.describe(tree.root, *self._label("district"))
         self._add_children(tree.root)
         tree.root.expand()
         tree.focus()
@@ -94,9 +105,10 @@ class StructureScreen(ModeScreen):
     def _add_children(self, node: TreeNode[str]) -> None:
         district = self.session.district
         assert district is not None and node.data is not None
+        tree = self.query_one("#tree", DistrictTree)
         for child in district.children(node.data):
             has_kids = bool(district.graph.out_degree(child))
-            node.add(self._label(child), data=child, allow_expand=has_kids)
+            tree.describe(node.add(child, data=child, allow_expand=has_kids), *self._label(child))
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         node = event.node
@@ -107,30 +119,31 @@ class StructureScreen(ModeScreen):
         if event.node.data is not None:
             self.show(event.node.data)
 
-    def _label(self, node: str) -> Text:
+    def _label(self, node: str) -> tuple[Text, list[Text]]:
+        """A node's name (with its level, which is cut first when the line is narrow) and its figures, most
+        important first: backlog and load from the last run, and staff (the detail panel has them all)."""
         district = self.session.district
         assert district is not None
         a = district.graph.nodes[node]
         w = self.w
-        label = Text()
-        label.append(w.name(a), style="bold")
-        label.append(f" {w.level(str(a['level']))}", style="dim")
+        name = Text()
+        name.append(w.name(a), style="bold")
+        name.append(f" {w.level(str(a['level']))}", style="dim")
+        figures = []
         stats = self.session.stats
-        if stats is not None:
-            s = stats.nodes.get(node)  # type: ignore[attr-defined]
-            if s is not None:
-                style = "bold red" if s.backlog_total > 50 else ("yellow" if s.backlog_total else "green")
-                label.append(f"  {w('backlog')} {s.backlog_total:,}", style=style)
-                label.append(f" · {w('load')} {_short(s.load_total)}", style="cyan")
+        s = stats.nodes.get(node) if stats is not None else None  # type: ignore[attr-defined]
+        if s is not None:
+            style = "bold red" if s.backlog_total > 50 else ("yellow" if s.backlog_total else "green")
+            figures.append(Text(f"{w('backlog')} {s.backlog_total:,}", style=style))
+            figures.append(Text(f"{w('load')} {_short(s.load_total)}", style="cyan"))
         if a.get("staff") is not None:
-            label.append(f" · {w('staff')} {a['staff']}")
-        if a.get("households"):
-            label.append(f" · {_short(int(a['households']))} {w('households')}", style="dim")
-        return label
+            figures.append(Text(f"{w('staff')} {a['staff']}"))
+        return name, figures
 
     def _relabel(self, node: TreeNode[str]) -> None:
+        tree = self.query_one("#tree", DistrictTree)
         if node.data is not None:
-            node.set_label(self._label(node.data))
+            tree.describe(node, *self._label(node.data))
         for child in node.children:
             self._relabel(child)
 
@@ -218,25 +231,33 @@ class StructureScreen(ModeScreen):
     # --- actions -----------------------------------------------------------------------------------
 
     def action_run(self) -> None:
-        self.notify(f"{self.session.name}: {RUN_DAYS:g} {self.w('days')}…", title=self.w("run"))
-        self._run()
+        self.running = True
+        self.refresh_bindings()
+        started = self.work.start(f"{self.w('simulating')} {RUN_DAYS:g} {self.w('days')}: {self.session.name}", 1.0)
+        self._run(started)
 
     @work(thread=True, exclusive=True, group="structure-run", name="running the scenario", exit_on_error=False)
-    def _run(self) -> None:
+    def _run(self, started: int) -> None:
         last = [0.0]
 
         def progress(done: float) -> None:
-            if done - last[0] >= 0.1 or done >= 1.0:  # at most ten updates, however long the run
+            if done - last[0] >= 0.05 or done >= 1.0:  # at most twenty updates, however long the run
                 last[0] = done
-                self.app.call_from_thread(self._progress, done)
+                self.app.call_from_thread(self.work.advance, done)
 
-        path = self.session.run_for_stats(RUN_DAYS, progress)
-        self.session.load_stats(path)
-        self.session.replay = None  # the Replay mode opens the new log next time it is shown
+        try:
+            path = self.session.run_for_stats(RUN_DAYS, progress)
+            self.app.call_from_thread(self.work.advance, 1.0, None, self.w("reading the run's log"))
+            self.session.load_stats(path)
+            self.session.replay = None  # the Replay mode opens the new log next time it is shown
+        finally:
+            self.app.call_from_thread(self._run_ended, started)
         self.app.call_from_thread(self._stats_loaded)
 
-    def _progress(self, done: float) -> None:
-        self.query_one("#run-info", Static).update(f"[dim]{self.w('run')}: {done:.0%}[/]")
+    def _run_ended(self, started: int) -> None:
+        self.running = False
+        self.work.stop(started)
+        self.refresh_bindings()
 
     def _stats_loaded(self) -> None:
         tree = self.query_one("#tree", Tree)
@@ -252,10 +273,12 @@ class StructureScreen(ModeScreen):
         for node in tree.root.children:
             node.expand()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action in ("run", "expand_offices") and self.session.district is None:
-            return None
-        return True
+            return self.w("still building")
+        if action == "run" and self.running:
+            return self.w("already running")
+        return None
 
 
 def _short(n: int) -> str:

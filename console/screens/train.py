@@ -20,12 +20,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.desk import ShiftDesk, login_name
 from console.screens.desk import DeskScreen
 from console.screens.modals import Confirm
+from console.widgets import Field
 from sim.errors import MicrogovError
 
 SPEEDS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -61,7 +63,7 @@ class TrainScreen(DeskScreen):
             yield OptionList(id="train-list")
             yield Static(id="train-brief")
         with Horizontal(id="train-row"):
-            yield Input(placeholder=self.w("trainee"), id="train-name")
+            yield Field(placeholder=self.w("trainee"), id="train-name")
             yield Button(self.w("start shift"), id="train-start", variant="primary")
         yield Static(id="train-problem")
 
@@ -72,10 +74,11 @@ class TrainScreen(DeskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         session = self.session
-        name = self.query_one("#train-name", Input)
+        name = self.query_one("#train-name", Field)
         name.value = session.operator or login_name()
         name.cursor_blink = self.console.cursor_blink
         self.set_interval(TICK_S, self._tick)
+        self.work.start(self.w("opening the training store"))
         self.open_store()
 
     # --- starting, resuming --------------------------------------------------------------------------
@@ -88,18 +91,41 @@ class TrainScreen(DeskScreen):
         from sim.store import Store
 
         session = self.session
-        store = Store(session.store_path("train"))
-        live = LiveShift.resume(store)
-        if live is not None:
-            if not live.paused:  # back from a crash: let the trainee find their feet before the clock runs
-                live.pause(True)
-            self.app.call_from_thread(self._opened, live, True)
-            return
-        store.close()
-        if session.train_file is not None:
-            self._begin(session.train_file, session.operator or login_name(), session.train_sets)
-            return
-        self._list()
+        try:
+            store = Store(session.store_path("train"))
+            try:
+                live = LiveShift.resume(store, progress=self._stage)
+            except BaseException:
+                store.close()
+                raise
+            if live is not None:
+                if not live.paused:  # back from a crash: let the trainee find their feet before the clock runs
+                    live.pause(True)
+                self.app.call_from_thread(self._opened, live, True)
+                return
+            store.close()
+            if session.train_file is not None:
+                self._begin(session.train_file, session.operator or login_name(), session.train_sets)
+                return
+            self._list()
+        finally:
+            self.app.call_from_thread(self.work.stop)
+
+    class Stage(Message):
+        """A slow step of starting, resuming or finishing a shift got this far."""
+
+        def __init__(self, label: str, fraction: float | None) -> None:
+            self.label = label
+            self.fraction = fraction
+            super().__init__()
+
+    def _stage(self, label: str, fraction: float | None) -> None:
+        """Called from a worker that may hold the shift's lock: posts (never waits for the screen)."""
+        self.post_message(self.Stage(label, fraction))
+
+    def on_train_screen_stage(self, event: Stage) -> None:
+        if self.work.working:
+            self.work.stage(event.label, event.fraction)
 
     def _list(self) -> None:
         from sim.scenario import load_scenario
@@ -152,22 +178,27 @@ class TrainScreen(DeskScreen):
             self.query_one("#train-name", Input).focus()
             self.notify(self.w("trainee needs a name"), severity="warning")
             return
-        self.begin(self.files[listing.highlighted], name)
+        path = self.files[listing.highlighted]
+        self.work.start(f"{self.w('warming up')} ({path.name})")
+        self.begin(path, name)
 
     @work(thread=True, exclusive=True, group="train-open", name="starting the shift", exit_on_error=False)
     def begin(self, path: Path, trainee: str) -> None:
-        self._begin(path, trainee, [])
+        try:
+            self._begin(path, trainee, [])
+        finally:
+            self.app.call_from_thread(self.work.stop)
 
     def _begin(self, path: Path, trainee: str, sets: list[str]) -> None:
         from sim.scenario import load_scenario
         from sim.shift import LiveShift
         from sim.store import Store
 
-        self.app.call_from_thread(self.notify, f"{self.w('warming up')} ({path.name})", timeout=4)
+        self._stage(f"{self.w('warming up')} ({path.name})", None)
         scenario = load_scenario(path, sets)
         store = Store(self.session.store_path("train"))
         try:
-            live = LiveShift.begin(store, scenario, trainee, scenario_path=path)
+            live = LiveShift.begin(store, scenario, trainee, scenario_path=path, progress=self._stage)
         except BaseException:
             store.close()
             raise
@@ -236,6 +267,8 @@ class TrainScreen(DeskScreen):
         total = live.shift.end_h - live.shift.start_h
         if self.result is not None:
             state = f"[green]{self.w('finished')}[/]"
+        elif self.finishing:
+            state = f"[yellow]{self.w('finishing')}…[/]"
         else:
             state = f"[yellow]{self.w('paused')}[/]" if live.paused else f"▶ {self.speed:g}×"
         return [state, f"{_hm(done)} / {_hm(total)}"]
@@ -261,6 +294,7 @@ class TrainScreen(DeskScreen):
         else:
             return
         self._speed(self.speed)
+        self.refresh_bindings()
 
     def idle_text(self) -> Text:
         if self.live is None or not self.live.spec.briefing:
@@ -288,16 +322,24 @@ class TrainScreen(DeskScreen):
 
     def finish(self) -> None:
         self.finishing = True
-        self.notify(self.w("scoring"), timeout=6)
+        self.work.start(self.w("scoring"))
+        self.show_status()
+        self.refresh_bindings()
         self._finish()
 
     @work(thread=True, exclusive=True, group="train-finish", name="scoring the shift", exit_on_error=False)
     def _finish(self) -> None:
         try:
-            result = self.live.finish()
+            result = self.live.finish(progress=self._stage)
         finally:
             self.finishing = False
+            self.app.call_from_thread(self._finish_ended)
         self.app.call_from_thread(self._finished, result)
+
+    def _finish_ended(self) -> None:
+        self.work.stop()
+        self.show_status()
+        self.refresh_bindings()
 
     def _finished(self, result: dict[str, Any]) -> None:
         self.result = result
@@ -346,16 +388,35 @@ class TrainScreen(DeskScreen):
         self.query_one("#desk-status", Static).update("")
         self.open_store()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def no_desk(self) -> str:
+        return self.w("start a shift first")
+
+    def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        w = self.w
         if action == "new_shift":
-            return self.result is not None
-        if self.result is not None:  # the score is showing: the clock's and the queue's keys are off the footer
-            return False
+            if self.result is not None:
+                return None
+            return w("finish first") if self.live is not None else w("start a shift first")
+        if self.result is not None and action in (
+            *("pause", "speed", "finish", "act", "settle", "pass_on", "whistle", "escalate", "return_down"),
+            *("note", "undo", "filter", "clear_filter", "toggle_all"),
+        ):
+            return w("the shift is over")
+        if self.finishing and action not in ("filter", "clear_filter"):
+            return f"{w('scoring')}…"
         if action in ("pause", "speed", "finish"):
             if self.live is None:
-                return False
-            return True if not self.finishing else None
-        return super().check_action(action, parameters)
+                return w("start a shift first")
+            if self.finishing:
+                return f"{w('scoring')}…"
+            if action == "speed":
+                step = int(str(parameters[0])) if parameters else 0
+                if step > 0 and self.speed >= SPEEDS[-1]:
+                    return f"{w('fastest')} ({SPEEDS[-1]:g}×)"
+                if step < 0 and self.speed <= SPEEDS[0]:
+                    return f"{w('slowest')} ({SPEEDS[0]:g}×)"
+            return None
+        return super().refusal(action, parameters)
 
     def on_unmount(self) -> None:
         if self.desk is not None:

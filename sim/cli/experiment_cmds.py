@@ -488,7 +488,7 @@ def staff(
             days=days,
             seed=seed,
             executor=executor,
-            progress=lambda stage, done, total: update(done, total),
+            progress=lambda step, done, total: update(done, total, description=f"staffing: {step}"),
             offices=office or (),
         )
     answer.pop("rows", None)

@@ -132,12 +132,13 @@ def _num(x: float) -> float | None:
 
 
 def _interval(r: Running, k: KPI) -> dict[str, Any]:
-    """Mean and 95% interval of a KPI; a share's interval is clipped to 0..1, the values it can take."""
+    """Mean and 95% interval of a KPI; the interval is clipped to the values the KPI can take
+    (``KPI.bounds``: a share of requests 0..1, a time or a count at least 0)."""
     if not r.n:
         return {"mean": None, "ci": None}
     lo, hi = r.interval()
-    if k.unit == "share":
-        lo, hi = max(0.0, lo), min(1.0, hi)
+    least, most = k.bounds
+    lo, hi = max(least, lo), min(most, hi)
     return {"mean": _num(r.mean), "ci": [_num(lo), _num(hi)]}
 
 

@@ -6,6 +6,7 @@ plots, report.md) takes its KPIs from this list, so a KPI added here appears eve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,15 @@ class KPI:
     read: Callable[[dict[str, Any]], float | None]
     judged: Callable[[dict[str, Any]], float | None] | None = None
     """For a rate: how many requests it was judged on (its cohort), reported beside it."""
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the KPI can take, for clipping intervals drawn around its mean: a rate or a share
+        (utilisation included: it is of the people on duty, and work after a shift ends is overtime)
+        lies in 0..1; times and counts are at least 0."""
+        if self.unit == "share":
+            return (0.0, 1.0)
+        return (0.0, math.inf)
 
     def of(self, kpis: dict[str, Any]) -> float | None:
         return _read(self.read, kpis)
