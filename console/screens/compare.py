@@ -135,7 +135,8 @@ class CompareScreen(ModeScreen):
                     yield Field("5", id="compare-reps", validators=[reps], valid_empty=False)
                 with Horizontal(classes="compare-field"):
                     yield Label(w("days"))
-                    yield Field("7", id="compare-days", validators=[days], valid_empty=False)
+                    # 14 days judge every priority's deadlines (ordinary requests: 168 h to resolve)
+                    yield Field("14", id="compare-days", validators=[days], valid_empty=False)
                 yield Static(id="compare-problem")
                 yield Button(w("run"), id="compare-go", variant="primary")
             with Vertical(id="compare-results"):
@@ -362,8 +363,15 @@ class CompareScreen(ModeScreen):
                 cells[f"d:{p['name']}"] = Text(f" {_diff(d['diff'], k.unit)}", justify="right")
                 cells[f"v:{p['name']}"] = Text(" ").append_text(_verdict(d["verdict"], w))
             table.add_row(*[cells[key] for key, _ in wanted], key=k.name)
+            if k.judged is not None:
+                judged: dict[str, str | Text] = {key: "" for key, _ in wanted}
+                judged["kpi"] = Text(f"   {w('judged on')}", style="dim")
+                for s in summary["scenarios"]:
+                    n = s["kpis"][k.name].get("judged")
+                    judged[f"s:{s['name']}"] = Text("–" if n is None else f" {n:,.0f}", style="dim", justify="right")
+                table.add_row(*[judged[key] for key, _ in wanted], key=f"{k.name}:judged")
         first = names[0] if names else ""
-        about = f"{summary['reps']} × {summary['days']:g} {w('days')} · Δ {w('against')} {first}, {w('verdict at 95%')}"
+        about = f"{summary['reps']} × {summary['days']:g} {w('days')} · Δ {w('against')} {first}, {w('verdicts, Holm')}"
         self.query_one("#compare-about", Static).update(about)
         self._charts(outcome.bands, outcome.hists, outcome.totals)
         table.focus()
@@ -371,6 +379,16 @@ class CompareScreen(ModeScreen):
         problems = list(outcome.skipped)
         for f in summary.get("failures", []):
             problems.append(f"{f['scenario']}, {w('replication')} {f['replication']}: {f['error']}")
+        from sim.metrics import too_short_lines
+
+        cautions = [
+            f"{s['name']}: {line}" for s in summary["scenarios"] for line in too_short_lines(s.get("too_short", []))
+        ]
+        auto = summary.get("warmup_auto") or {}
+        if auto.get("warning"):
+            cautions.append(auto["warning"])
+        if cautions:
+            self.notify("\n".join(cautions[:5]), title=w("too short to judge"), severity="warning", timeout=20)
         if problems:
             self.notify("\n".join(problems[:5]), title=w("not in the results"), severity="warning", timeout=15)
         else:
