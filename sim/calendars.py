@@ -65,8 +65,8 @@ def allocate(shifts: Sequence[Shift], staff: int) -> tuple[int, ...]:
     ``share * staff``; the group's people are its quotas' sum rounded to the nearest whole number; each
     shift gets its quota rounded down, and the people left over go to the shifts with the largest
     remainders (the earlier shift on a tie), skipping any that would put more people on duty than there
-    are staff. So the week's person-hours are those the shares ask for, to within one shift. A shift
-    with a share that still has nobody gets one person where the staff allow it (a night roster of 5%
+    are staff. So the week's person-hours are those the shares ask for, to within one shift. A group
+    whose shares round to nobody still gets one person where the staff allow it (a night roster of 5%
     of eleven staff is one person, not none).
     """
     spans = [minutes(s) for s in shifts]
@@ -91,16 +91,14 @@ def allocate(shifts: Sequence[Shift], staff: int) -> tuple[int, ...]:
     for group in _overlapping(shared, spans):
         for i in group:
             add(i, min(math.floor(quota[i] + 1e-9), room(i)))
-        left = _round_half_up(sum(quota[i] for i in group)) - sum(counts[i] for i in group)
+        seats = max(1, _round_half_up(sum(quota[i] for i in group)))
+        left = seats - sum(counts[i] for i in group)
         for i in sorted(group, key=lambda j: (-(quota[j] - math.floor(quota[j] + 1e-9)), j)):
             if left <= 0:
                 break
-            if counts[i] < math.ceil(quota[i] - 1e-9) and room(i) > 0:
+            if counts[i] < max(1, math.ceil(quota[i] - 1e-9)) and room(i) > 0:
                 add(i, 1)
                 left -= 1
-    for i in shared:
-        if counts[i] == 0 and room(i) > 0:
-            add(i, 1)
     return tuple(counts)
 
 

@@ -174,7 +174,9 @@ class District:
         keep = {DISTRICT, *self.departments()}
         for office in offices:
             keep |= self.jurisdiction(office)
-        graph = self.graph.subgraph(keep).copy()
+        graph: nx.DiGraph[str] = nx.DiGraph()  # in the whole district's order: posts keep their order
+        graph.add_nodes_from((n, dict(a)) for n, a in self.graph.nodes(data=True) if n in keep)
+        graph.add_edges_from((u, v) for u, v in self.graph.edges if u in keep and v in keep)
         total = int(self.graph.nodes[DISTRICT].get("residents", 0)) or 1
         served = sum(int(self.graph.nodes[o].get("residents", 0)) for o in offices)
         for dept in self.departments():

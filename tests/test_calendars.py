@@ -165,8 +165,7 @@ def test_shares_get_the_person_hours_they_ask_for(shifts, staff):
         got = sum(counts[i] for i in group)
         full = any(max(int(load[lo:hi].max()) for lo, hi in minutes(shifts[i])) >= staff for i in group)
         assert got >= seats or full
-        minimum = sum(1 for i in group if shifts[i].share * staff < 0.5)
-        assert got <= seats + minimum
+        assert got <= max(1, seats)  # a group whose shares round to nobody keeps one person
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,6 +3,8 @@ help and the command palette, languages, and a failed worker that must not stop 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.widgets import DataTable, Input, SelectionList, Tree
 
@@ -149,11 +151,13 @@ async def test_replay_plays_at_most_ten_updates_a_second(small_world):
         await until(pilot, lambda: screen.ready)
         await pilot.press("plus", "plus", "plus")  # 600×
         before = len(app.seen)
+        started = time.monotonic()
         await pilot.press("space")
         await pilot.pause(1.0)
         await pilot.press("space")
+        elapsed = time.monotonic() - started  # more than a second on a loaded machine
         ticks = len(app.seen) - before
-        assert 3 <= ticks <= 12
+        assert 3 <= ticks <= 10 * elapsed + 2
         assert screen.clock_h == pytest.approx(ticks * 600 * 0.1 / 3600, rel=0.5)
         assert not screen.playing
 
