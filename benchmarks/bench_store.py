@@ -2,7 +2,8 @@
 
 (a) Operator actions through the store: 1,000 requests added to a store holding the default district
     (haigang-2020), then 1,000 claims and 1,000 passes (to the water bureau) through ``Store.act``, each
-    its own transaction, against bare SQLite in a fresh file with the same pragmas (WAL,
+    its own transaction (the account's grants checked, the action table applied, the log row hashed onto
+    the chain), against bare SQLite in a fresh file with the same pragmas (WAL,
     ``synchronous=FULL``) doing as many transactions, each one conditional UPDATE of a row and one INSERT
     into a log table; the two run in alternating blocks of 50, so both meet the disk in the same mood
     (target: an action under 10 ms).
@@ -116,7 +117,8 @@ def operator_actions(folder: Path) -> dict[str, list[float]]:
     district = build_district(scenario)
     times: dict[str, list[float]] = {"add": [], "claim": [], "pass": [], "bare": []}
     with Store(folder / "queue.db") as store:
-        load_district(store, scenario, district)
+        load_district(store, scenario, district, account="admin")
+        store.grant("admin", "ann", POST)
         grids = [node for node in district.walk() if node.startswith(POST + "/C") and node.count("/") == 2]
         start = time.perf_counter()
         ids, _ = store.add(new_requests(grids))

@@ -138,8 +138,12 @@ WORDS = {
     "noted": ("已备注", "noted"),
     "note on": ("备注", "note on"),
     "settle undone": ("已撤销处置", "settle undone"),
-    "sign in as": ("以岗位登录（tab 进入输入框）", "Sign in at a post (tab to the fields)"),
-    "your name": ("姓名", "your name"),
+    "sign in as": ("以岗位登录（tab 进入输入框）", "Sign in at a post (tab to the field)"),
+    "you act as": ("本机账户", "You act as"),
+    "granted posts": (
+        "只能在管理员授权的岗位及其下级登录（microgov queue grant）",
+        "at the posts an admin granted you and below them (microgov queue grant)",
+    ),
     "sign in": ("登录", "Sign in"),
     "operate what": (
         "在本岗位的实时队列上办理诉求：认领、处置、转办、吹哨、上报、退回，每次操作都持久保存。",

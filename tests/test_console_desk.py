@@ -31,7 +31,7 @@ briefing = "Work the S1 queue."
 
 def operate_app(small_world, db: Path, post: str = "S1", operator: str = "ann") -> MicrogovApp:
     low, _, _ = small_world
-    desk = {"db_path": db, "post": post, "operator": operator}
+    desk = {"db_path": db, "post": post, "account": operator}
     return MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk=desk)
 
 
@@ -139,7 +139,7 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path):
     low, _, _ = small_world
     scenario = training_file(small_world, tmp_path)
     db = tmp_path / "training.db"
-    desk = {"db_path": db, "operator": "ann", "train_file": scenario, "train_sets": []}
+    desk = {"db_path": db, "account": "ann", "train_file": scenario, "train_sets": []}
     app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk=desk)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = app.screen
@@ -191,7 +191,7 @@ async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
     clock = live.clock_h
     store.set_shift(live.shift.id, holder="elsewhere:1", held_until=0.0)  # as a killed console leaves it
     store.db.close()  # no goodbye: the process "died" here
-    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db, "account": "ann"})
     async with app.run_test(size=(140, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, TrainScreen)

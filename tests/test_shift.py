@@ -548,9 +548,11 @@ def test_settling_what_needed_a_department_closes_it_not_fixed(scored: Scored) -
 def test_a_whistle_summoning_both_departments_a_request_needs_is_right(scored: Scored) -> None:
     request = get(scored.store, scored.ids["whistle"])
     assert request.category == "quarantine_supplies" and needed(request) == ["health", "civil_affairs"]
-    assert request.passed_to == "health+civil_affairs"
+    whistled = [a for a in scored.store.history(request.id) if a.action == "whistle" and a.ok]
+    assert [a.target for a in whistled] == ["health+civil_affairs"]
     assert decisions_on(scored, "whistle") == [("whistle", True)]
     assert request.status == "closed" and (request.outcome or "").startswith("resolved on the whistle")
+    assert request.summons == {}  # closed: the summons ended
     # a whistle for a request one department deals with alone, not special, was not called for
     assert decisions_on(scored, "whistle-one") == [("whistle", False)]
     whistles = scored.result["score"]["parts"]["whistles"]

@@ -35,8 +35,10 @@ err = Console(stderr=True, highlight=False)
 
 
 def fail(exc: MicrogovError) -> NoReturn:
+    from sim.visible import visible
+
     for line in str(exc).splitlines() or ["error"]:
-        sys.stderr.write(f"error: {line}\n")
+        sys.stderr.write(f"error: {visible(line)}\n")
     sys.stderr.flush()
     raise SystemExit(exc.exit_code)
 
