@@ -211,6 +211,8 @@ def _summoned(rule: Rule, c: Case) -> str:
         return f"{part} is not taken up by {c.account}"
     if rule.action in ("settle", "return") and c.part_by not in (None, c.account):
         return f"{part} is taken up by {c.part_by}"
+    if rule.action == "return" and c.targets and c.targets[0].node != c.at:
+        return f"{part} goes back to {c.at}, which summoned it; a summoned department returns nothing elsewhere"
     if rule.action == "settle" and c.note is not None and not c.note.strip():
         return f"reporting {part} done needs a note saying what was done"
     return _common(rule, c)

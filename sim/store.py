@@ -514,18 +514,22 @@ def row_hash(previous: str, row: Mapping[str, Any]) -> str:
 
 
 def loose_permissions(path: Path) -> list[str]:
-    """Warnings for the store's files that others than their owner may read or write."""
-    warnings = []
+    """A warning (one line) if other accounts than the owner may read or write the store's files."""
+    loose = []
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             mode = stat.S_IMODE(file.stat().st_mode)
         except OSError:
             continue
         if mode & 0o077:
-            warnings.append(
-                f"{file} can be read by other accounts (mode {mode:04o}); it holds residents' data: chmod 600 {file}"
-            )
-    return warnings
+            loose.append((file, mode))
+    if not loose:
+        return []
+    files = " ".join(str(f) for f, _ in loose)
+    return [
+        f"{loose[0][0]} can be read by other accounts (mode {loose[0][1]:04o}); it holds residents' data: "
+        f"chmod 600 {files}"
+    ]
 
 
 def _create_private(path: Path) -> None:
@@ -834,6 +838,11 @@ class Store:
         for rid, (seq, _) in sorted(state.items()):
             problems.append((f"request #{rid}", f"the log has it (action #{seq}) but the store does not"))
         operators = self._operators_now()
+        orphans = self.db.execute(
+            "SELECT account, post FROM grants WHERE account NOT IN (SELECT account FROM operators) ORDER BY account"
+        )
+        for row in orphans:
+            problems.append((f"operator {row['account']}", f"holds a grant of {row['post']} but is no account here"))
         for account in sorted(set(operators) | set(accounts)):
             logged_op = accounts.get(account, (0, None))[1]
             if operators.get(account) != logged_op:
@@ -941,15 +950,14 @@ class Store:
                     f"{'; '.join(changes)}. Give --migrate to do it (it is logged), or use another --db"
                 )
             ids = {p[0] for p in rows}
-            lost = [
-                (r["id"], node)
-                for r in db.execute("SELECT id, post, origin, summons FROM requests")
-                for node in (r["post"], r["origin"], *(_json(r["summons"]) or {}))
-                if node.split("#", 1)[0] not in ids
-            ]
+            lost: dict[int, str] = {}
+            for r in db.execute("SELECT id, post, origin, summons FROM requests"):
+                for node in (r["post"], r["origin"], *(_json(r["summons"]) or {})):
+                    if node.split("#", 1)[0] not in ids:
+                        lost.setdefault(int(r["id"]), node)
             if lost:
-                more = f" (and {len(lost) - 1:,} more)" if len(lost) > 1 else ""
-                rid, node = lost[0]
+                more = f" (and {len(lost) - 1:,} more requests)" if len(lost) > 1 else ""
+                rid, node = next(iter(lost.items()))
                 raise Refused(
                     f"{scenario} has no post '{node}', where request #{rid} is or came from{more}; nothing changed"
                 )
@@ -1411,6 +1419,8 @@ class Store:
                 assert shift is not None
                 raise Refused(table.in_training_shift(request_id, shift.id))
             relation = JURISDICTION if in_scope(post, before.post) else SUMMONED if post in before.summons else OUTSIDE
+            if relation == OUTSIDE and action == "undo" and self._reported(before.id, post):
+                relation = SUMMONED  # the department takes back the report that ended its summons
             given = to
             if not given and in_shift and referee is not None:
                 given = referee.default_target(before, action)
@@ -1444,10 +1454,12 @@ class Store:
     ) -> tuple[Target, ...] | None:
         """The posts ``to`` names, as the action table judges them (the default ones filled in)."""
         rule = table.RULES[action]
-        if not rule.target or relation != JURISDICTION:
-            return None
         names = [to] if isinstance(to, str) else list(to or [])
         names = [n for n in dict.fromkeys(names) if n]
+        if relation == SUMMONED and action == "return" and names:
+            return tuple(Target(n) for n in names)  # a summoned department hands back; it sends nothing elsewhere
+        if not rule.target or relation != JURISDICTION:
+            return None
         here = before.post.split("#", 1)[0]
         if action == "escalate" and not names:
             row = self.post(here)
@@ -1505,6 +1517,13 @@ class Store:
             departments=self._department_ids() if action in ("pass", "whistle") else (),
             below=tuple(r["id"] for r in self.children(at)[:8]) if action == "return" else (),
         )
+
+    def _reported(self, request_id: int, post: str) -> bool:
+        """Was the last thing done to the request ``post`` reporting its summoned part done?"""
+        last = self._last_done(request_id)
+        if last is None or last["action"] != "settle" or last["post"] != post:
+            return False
+        return post in (json.loads(last["before"] or "{}").get("summons") or {})
 
     def _last_done(self, request_id: int) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.db.execute(

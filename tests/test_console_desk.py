@@ -201,3 +201,17 @@ async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
         await until(pilot, lambda: waiting[0].id in screen.requests)
         assert screen.requests[waiting[0].id].status == "claimed"
         assert screen.requests[waiting[0].id].claimed_by == "ann"
+
+
+async def test_outside_text_is_shown_as_text_not_obeyed(small_world, queue_db):
+    hostile = "\x1b[2J\x1b]0;pwned\x07 lamp"
+    with Store(queue_db) as store:
+        store.act("bob", "S1", "note", 2, note=f"resident says {hostile}")
+    app = operate_app(small_world, queue_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.requests) == 3)
+        history = screen.query_one("#desk-history")
+        await until(pilot, lambda: "resident says" in str(history.render()))
+        shown = str(history.render())
+        assert "\\x1b[2J\\x1b]0;pwned\\x07 lamp" in shown and "\x1b" not in shown and "\x07" not in shown

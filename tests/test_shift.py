@@ -100,7 +100,8 @@ def assert_log_matches_rows(store: Store) -> None:
         request = store.get(rid)
         assert request is not None
         last = last_action(store, request)
-        assert last.after == request.state(), f"request #{rid}: row {request.state()} but log #{last.seq} {last.after}"
+        logged = {k: (last.after or {}).get(k) for k in store_module.STATE_FIELDS}
+        assert logged == request.state(), f"request #{rid}: row {request.state()} but log #{last.seq} {last.after}"
 
 
 def assert_agrees(live: LiveShift, store: Store) -> None:

@@ -3,6 +3,7 @@ and ``microgov queue`` over it."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import multiprocessing
@@ -516,3 +517,28 @@ def test_queue_commands_say_what_is_missing(cli, tmp_path: Path):
     small_store(empty).close()
     result = cli("queue", "list", "--as", "S7", "--db", str(empty))
     assert one_error_line(result) and "no post 'S7'" in result.err
+
+
+# --- outside text on the terminal ----------------------------------------------------------------------
+
+#: A resident's text that would clear the screen, retitle the window and plant a link if printed raw.
+HOSTILE = "drilling \x1b[2J\x1b]0;pwned\x07 \x1b]8;;http://evil.example/\x07click\x1b]8;;\x07\r\nnext line\u202e"
+
+
+def test_control_characters_from_outside_are_shown_as_text(cli, tmp_path: Path):
+    path = tmp_path / "queue.db"
+    with small_store(path) as s:
+        s.add([dataclasses.replace(new(1, "S1/C1"), text=HOSTILE)])
+    d = ("--as", "S1", "--db", str(path))
+    assert cli("queue", "note", "1", "--note", "ESC \x1b[31m red", *d).code == 0
+    shown = cli("queue", "show", "1", *d).out
+    listed = cli("queue", "list", *d).out
+    for out in (shown, listed):
+        assert not any(ch in out for ch in "\x1b\x07\r\u202e")
+        assert "drilling \\x1b[2J\\x1b]0;pwned\\x07 \\x1b]8;;http://evil.example/\\x07click" in out
+    assert "\\x0d\\x0anext line\\u202e" in shown and '"ESC \\x1b[31m red"' in shown
+    as_json = json.loads(cli("queue", "show", "1", *d, "--json").out)
+    assert as_json["request"]["text"] == HOSTILE and as_json["history"][-1]["note"] == "ESC \x1b[31m red"
+    with Store(path, create=False) as s:
+        stored = s.get(1)
+    assert stored is not None and stored.text == HOSTILE  # kept as written
