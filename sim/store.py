@@ -865,6 +865,8 @@ class Store:
 
         def work(db: sqlite3.Connection) -> None:
             self._require_admin(account, "export-log")
+            if out.resolve() in {self.path.resolve(), Path(f"{self.path}-wal").resolve()}:
+                raise Refused(f"{out}: that is the store itself; give another file")
 
         self._attempt(account, "district", "export-log", work, target=str(out))
         columns = (

@@ -320,7 +320,8 @@ class DeskScreen(QueueScreen):
         if request.passed_to:
             state += f" → {request.passed_to}"
         if request.summons:
-            state += " · " + ", ".join(f"{d} ({who})" if who else d for d, who in request.summons.items())
+            summoned = ", ".join(f"{d} ({who})" if who else d for d, who in request.summons.items())
+            state += f" · {w('summoned')} {summoned}"
         where = f"{w('raised at')} {request.origin} · {w('now at')} {request.post} · {state}"
         text.append(f"\n{visible(where)}\n", style="dim")
         if request.outcome:

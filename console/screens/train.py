@@ -148,11 +148,7 @@ class TrainScreen(DeskScreen):
         listing = self.query_one("#train-list", OptionList)
         if listing.highlighted is None or not self.files:
             return
-        name = self.query_one("#train-name", Input).value.strip()
-        if not name:
-            self.query_one("#train-name", Input).focus()
-            self.notify(self.w("trainee needs a name"), severity="warning")
-            return
+        name = self.query_one("#train-name", Input).value.strip() or full_name(self.session.account)
         self.begin(self.files[listing.highlighted], name)
 
     @work(thread=True, exclusive=True, group="train-open", name="starting the shift", exit_on_error=False)

@@ -362,10 +362,13 @@ def _act(
     there and ends here as one line. On a store with a training shift under way, the shift's simulation
     judges it too (rebuilt here, which takes a second or two)."""
     from sim.shift import referee
+    from sim.store import ENGINE_INPUTS
 
     me = _me()
     with _open(db) as store:
-        judge = referee(store) if store.current_shift() is not None else None
+        shift, request = store.current_shift(), store.get(request_id)
+        played = shift is not None and request is not None and request.source == shift.source
+        judge = referee(store) if played and action in ENGINE_INPUTS else None
         request, logged = store.act(me, post, action, request_id, note=note, to=to, referee=judge)
         now = store.clock()
     if as_json:
@@ -677,8 +680,6 @@ def export_log(
     """
     me = _me()
     with _open(db, check=False) as store:
-        if out_file.resolve() in {store.path.resolve(), Path(f"{store.path}-wal").resolve()}:
-            raise MicrogovError(f"{out_file}: that is the store itself; give another file")
         problem = store.light_check()
         written = store.export_log(me, out_file)
     if problem:

@@ -1229,16 +1229,14 @@ class Engine:
             with_=node,
             outcome="settled, within its undo window" if req.state == HELD else None,
             settled_by="" if req.state == HELD else None,
-            targets=None
-            if target is None
-            else tuple(
+            targets=tuple(
                 Target(
                     t.node.split("#", 1)[0],
                     GRAPH_LEVELS[t.graph_level],
                     above=post is not None and post.kind != DEPARTMENT_K and t.level > post.level,
                     below=t.parent is post,
                 )
-                for t in target
+                for t in target or ()
             ),
             departments=tuple(self.net.departments),
             whistle_in_use=self.net.whistle is not None and self.net.whistle.enabled,
