@@ -1092,10 +1092,13 @@ class Store:
 
     def _authorise(self, account: str, post: str) -> str:
         """The account's role, if one of its grants covers ``post``; else a refusal."""
-        op = self.operator(account)
-        if op is None or not op.covers(post):
+        rows = self.db.execute(
+            "SELECT o.role, g.post FROM operators o JOIN grants g ON g.account = o.account WHERE o.account = ?",
+            (account,),
+        ).fetchall()
+        if not any(in_scope(row["post"], post) for row in rows):
             raise Refused(table.no_grant(account, post))
-        return op.role
+        return str(rows[0]["role"])
 
     def grant(self, by: str, account: str, post: str, *, role: str | None = None, name: str | None = None) -> Operator:
         """Grant ``account`` the post ``post`` (and so its jurisdiction), adding the account (role
