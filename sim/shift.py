@@ -395,7 +395,11 @@ class LiveShift:
             chosen = self._targets(action, req, list(targets))
         except Refused as exc:
             return str(exc)
-        return self.engine.cannot(action, req, chosen, number=request.id)
+        problem = self.engine.cannot(action, req, chosen, number=request.id)
+        if problem and post != self.shift.post:
+            # taken at another post, the action would be the played post's in the simulation: say so
+            return f"{problem} (training shift {self.shift.id} plays {self.shift.post}, which would take it)"
+        return problem
 
     def _tracked(self, request: Request) -> EngineRequest | None:
         if request.source != self.shift.source:

@@ -21,5 +21,6 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def visible(text: str) -> str:
-    """``text`` with every control character written out as its escape (``\\x1b``, ``\\n``-free)."""
+    """``text`` with every control character written out as its escape (an escape as ``\\x1b``, a line
+    break as ``\\x0a``), the rest as it is."""
     return _CONTROL.sub(_escape, text)

@@ -10,6 +10,7 @@ import multiprocessing
 import sqlite3
 import tempfile
 import types
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sim.identity import current_account
 from sim.scenario import load_scenario
 from sim.store import ACTIONS, STATE_FIELDS, UNDO_WINDOW_S, NewRequest, Refused, Store, StoreError
 from sim.structure import build_district
+from sim.visible import visible
 from tests.conftest import SMALL
 
 #: A handful of posts: enough levels for scope, whistles and departments, without building a district.
@@ -542,3 +544,12 @@ def test_control_characters_from_outside_are_shown_as_text(cli, tmp_path: Path):
     with Store(path, create=False) as s:
         stored = s.get(1)
     assert stored is not None and stored.text == HOSTILE  # kept as written
+
+
+@given(st.text())
+def test_visible_text_holds_no_control_character_and_leaves_the_rest(text: str):
+    shown = visible(text)
+    assert not any(unicodedata.category(ch) == "Cc" or 0x202A <= ord(ch) <= 0x202E for ch in shown)
+    assert visible(shown) == shown
+    if all(unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        assert shown == text
