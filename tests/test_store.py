@@ -156,6 +156,7 @@ def test_two_processes_racing_to_claim_never_both_win(tmp_path: Path):
         for request_id in ids:
             r = s.get(request_id)
             assert r is not None and r.status == "claimed" and r.claimed_by == winner[request_id]
+        assert s.verify().ok  # two writers, one chain
 
 
 # --- (b) scope ------------------------------------------------------------------------------------------
