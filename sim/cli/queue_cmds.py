@@ -74,7 +74,7 @@ ToBelow = Annotated[
 ]
 
 queue_app = typer.Typer(
-    help="The operators' queue store: load a district, list a post's queue, act on requests.",
+    help="The operators' queue store: load a district, grant posts, list and act on a post's queue, verify the log.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
