@@ -140,7 +140,7 @@ def make_app(
     desk: dict[str, Any] | None = None,
 ) -> MicrogovApp:
     """The console in ``lang``: English as declared, Chinese through translated subclasses. ``desk``
-    holds the Operate and Train settings (``db_path``, ``post``, ``operator``, ``train_file``,
+    holds the Operate and Train settings (``db_path``, ``post``, ``trainee``, ``train_file``,
     ``train_sets``)."""
     words = Words(lang)
     if lang == "en":

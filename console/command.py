@@ -21,7 +21,6 @@ DbOption = Annotated[
         dir_okay=False,
     ),
 ]
-OperatorOption = Annotated[str | None, typer.Option("--operator", help="Your name (default: your login name).")]
 
 
 def _language(lang: str | None) -> str:
@@ -48,12 +47,13 @@ def console(
     post: Annotated[
         str | None, typer.Option("--as", help="Sign in at this post in Operate mode (e.g. S1, S1/C2, water).")
     ] = None,
-    operator: OperatorOption = None,
     db: DbOption = None,
 ) -> None:
     """Open the console: Operate, Train, Replay, Compare and Structure modes on one app.
 
-    Keys: 1–5 switch modes, ? or F1 lists the keys that work, ctrl+p opens the command palette.
+    Keys: 1–5 switch modes, ? or F1 lists the keys that work, ctrl+p opens the command palette. In
+    Operate and Train you act as the account you are logged in as; an admin grants it posts (microgov
+    queue grant).
 
     [dim]Examples:
       microgov console scenarios/haigang-2020.toml
@@ -73,7 +73,7 @@ def console(
         raise MicrogovError(f"{events}: no such event log")
     if post is not None and mode is None:
         mode = "operate"
-    desk: dict[str, Any] = {"db_path": db, "post": post, "operator": operator or ""}
+    desk: dict[str, Any] = {"db_path": db, "post": post}
     _run(file, events, language, mode, desk)
 
 
@@ -85,7 +85,12 @@ def train(
         ),
     ] = None,
     post: Annotated[str | None, typer.Option("--as", help="The trainee's post (default: the scenario's).")] = None,
-    trainee: Annotated[str | None, typer.Option("--trainee", help="The trainee's name (default: login name).")] = None,
+    trainee: Annotated[
+        str | None,
+        typer.Option(
+            "--trainee", help="The trainee's name in the report (default: the account's name).", show_default=False
+        ),
+    ] = None,
     speed: Annotated[
         float | None, typer.Option("--speed", help="Simulated seconds per real second, 1–600.", min=1, max=600)
     ] = None,
@@ -112,7 +117,7 @@ def train(
     from sim.store import Store
 
     language = _language(lang)
-    desk: dict[str, Any] = {"db_path": db, "operator": trainee or ""}
+    desk: dict[str, Any] = {"db_path": db, "trainee": trainee or ""}
     with Store(db or _training_db()) as store:
         running = store.current_shift()
         last = store.last_shift()
@@ -132,7 +137,7 @@ def train(
             score = last.result.get("score", {}).get("total")
             scored = f", scored {score:.0f} / 100" if isinstance(score, int | float) else ""
             report = last.result.get("report")
-            ended = f" (shift {last.id} of {last.operator} at {last.post} has ended{scored}; report: {report})"
+            ended = f" (shift {last.id} of {last.who} at {last.post} has ended{scored}; report: {report})"
         raise MicrogovError(
             f"{store.path}: no shift is under way{ended}; give a training scenario to start one,"
             " e.g. microgov train scenarios/training/weekday-morning.toml"

@@ -1,10 +1,14 @@
 """A person's seat at a post: the queue store they work on, who they are, and the clock they see.
 
 The Operate and Train screens show the same queue and take the same actions; what differs is behind the
-desk. ``StoreDesk`` works a real queue in the store on the wall clock; ``ShiftDesk`` works a training
-shift, whose clock is the simulation's and whose actions the simulation carries out. Everything here
-blocks on SQLite (and, for a shift, on the engine), so the screens call it from worker threads; one lock
-per desk keeps those threads off each other's connection.
+desk. ``Desk`` works a real queue in the store on the wall clock; ``ShiftDesk`` works a training shift,
+whose clock is the simulation's and whose actions the simulation carries out. Who sits at the desk is
+the account the console runs as (``sim.identity``), with the role and grants the store gives it; which
+actions the desk offers on a request is the action table's answer (``sim.actions``), the same the store
+gives when the action is taken. Everything that reads or writes blocks on SQLite (and, for a shift, on
+the engine), so the screens call it from worker threads; one lock per desk keeps those threads off each
+other's connection. What the key hints need (levels of posts, the account's role) is read by those
+workers and kept here, so the screen can ask without waiting.
 """
 
 from __future__ import annotations
@@ -14,20 +18,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sim.store import STATUSES, Action, Request, Store
+from sim.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
+from sim.store import STATUSES, Action, Request, Store, in_scope
 
 #: Hours are counted from here on the screen (any fixed moment would do).
 EPOCH = dt.datetime(2000, 1, 1)
-
-
-def login_name() -> str:
-    """Who is at the keyboard, as the system knows them (the default operator or trainee name)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
 
 
 def to_hours(moment: str | dt.datetime) -> float:
@@ -38,18 +33,31 @@ def to_hours(moment: str | dt.datetime) -> float:
 class Desk:
     """A post's queue as one operator works it."""
 
-    def __init__(self, store: Store, post: str, operator: str) -> None:
+    def __init__(self, store: Store, post: str, account: str, lock: Any = None) -> None:
         self.store = store
         self.post = post
-        self.operator = operator
-        self.lock = threading.RLock()
+        self.account = account
+        self.lock = lock or threading.RLock()
         self.seen_seq = 0
+        self.name = account
+        self.role = "operator"
+        self.levels: dict[str, str] = {}
+        """Levels of the posts seen in the queue (read by workers, for the key hints)."""
+        self.judge: Any = None
+        self.open()
+
+    def open(self) -> None:
+        """Read who the account is here and the desk's own post (a desk is made in a worker: this reads
+        the store)."""
+        with self.lock:
+            op = self.store.operator(self.account)
+            self.post_level = self.level_of(self.post)
+        if op is not None:
+            self.name, self.role = op.name, op.role
 
     @property
-    def post_level(self) -> str:
-        with self.lock:
-            row = self.store.post(self.post)
-        return str(row["level"]) if row is not None else ""
+    def whistle_in_use(self) -> bool:
+        return True
 
     def now(self) -> dt.datetime:
         return dt.datetime.now().replace(microsecond=0)
@@ -57,8 +65,12 @@ class Desk:
     def queue(self, show_all: bool = False) -> list[Request]:
         with self.lock:
             if show_all:
-                return self.store.queue(self.post, statuses=STATUSES, raised=True)
-            return self.store.queue(self.post)
+                rows = self.store.queue(self.post, statuses=STATUSES, raised=True)
+            else:
+                rows = self.store.queue(self.post)
+            for r in rows:
+                self.level_of(r.post)
+        return rows
 
     def history(self, request_id: int) -> list[Action]:
         with self.lock:
@@ -79,8 +91,69 @@ class Desk:
 
     def act(self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None) -> Request:
         with self.lock:
-            request, _ = self.store.act(self.operator, self.post, action, request_id, note=note, to=to)
+            request, _ = self.store.act(
+                self.account, self.post, action, request_id, note=note, to=to, referee=self._referee()
+            )
             return request
+
+    def _referee(self) -> Any:
+        """The simulation of a training shift under way in this store, to judge actions on its requests
+        (rebuilt once, then kept up to date by the store as it asks)."""
+        shift = self.store.current_shift()
+        if shift is None:
+            self.judge = None
+        elif self.judge is None or self.judge.shift.id != shift.id:
+            from sim.shift import referee
+
+            self.judge = referee(self.store)
+        return self.judge
+
+    def case(self, request: Request, action: str) -> Case:
+        """``request`` as the action table sees it from this desk (for the key hints: the note and the
+        targets are asked for after the key)."""
+        post = self.post
+        relation = JURISDICTION if in_scope(post, request.post) else SUMMONED if post in request.summons else OUTSIDE
+        at = request.post.split("#", 1)[0]
+        return Case(
+            number=request.id,
+            status=request.status,
+            at=at,
+            at_level=self.levels.get(at, ""),
+            account=self.account,
+            post=post,
+            level=self.post_level,
+            relation=relation,
+            role=self.role,
+            claimed_by=request.claimed_by,
+            with_=request.passed_to or request.post,
+            outcome=request.outcome,
+            part_by=request.summons.get(post),
+            whistle_in_use=self.whistle_in_use,
+        )
+
+    def in_jurisdiction(self, request: Request) -> bool:
+        return in_scope(self.post, request.post)
+
+    def why_not_undo(self, request_id: int, age_s: float) -> str:
+        """Why this desk may not take back its settle of ``request_id``, made ``age_s`` seconds ago, or
+        ``""`` if it may (the action table's words)."""
+        case = Case(
+            number=request_id,
+            status="closed",
+            at=self.post,
+            at_level=self.post_level,
+            account=self.account,
+            post=self.post,
+            level=self.post_level,
+            relation=JURISDICTION,
+            settled_by=self.account,
+            settled_ago_s=age_s,
+        )
+        return refusal("undo", case)
+
+    def why_not(self, action: str, request: Request) -> str:
+        """Why the action table does not allow ``action`` on ``request`` from this desk, or ``""``."""
+        return refusal(action, self.case(request, action))
 
     def departments(self) -> list[tuple[str, str]]:
         with self.lock:
@@ -91,9 +164,12 @@ class Desk:
             return [(r["id"], r["name_en"]) for r in self.store.children(node.split("#", 1)[0])]
 
     def level_of(self, node: str) -> str:
-        with self.lock:
-            row = self.store.post(node)
-        return str(row["level"]) if row is not None else ""
+        base = node.split("#", 1)[0]
+        if base not in self.levels:
+            with self.lock:
+                row = self.store.post(base)
+            self.levels[base] = str(row["level"]) if row is not None else ""
+        return self.levels[base]
 
     def escalate_target(self, request: Request) -> str | None:
         """Where ``escalate`` sends ``request``: the post above the one it is at."""
@@ -115,16 +191,20 @@ class Desk:
 class ShiftDesk(Desk):
     """The trainee's seat in a training shift: the simulation's clock, actions it carries out."""
 
-    def __init__(self, live: Any) -> None:
-        super().__init__(live.store, live.shift.post, live.shift.operator)
+    def __init__(self, live: Any, account: str) -> None:
         self.live = live
-        self.lock = live.lock
+        super().__init__(live.store, live.shift.post, account, live.lock)
+
+    @property
+    def whistle_in_use(self) -> bool:
+        whistle = self.live.engine.net.whistle
+        return whistle is not None and bool(whistle.enabled)
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.live.shift.iso(self.live.clock_h))
 
     def act(self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None) -> Request:
-        request: Request = self.live.act(self.operator, action, request_id, note=note, to=to)
+        request: Request = self.live.act(self.account, action, request_id, note=note, to=to)
         return request
 
     def escalate_target(self, request: Request) -> str | None:

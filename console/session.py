@@ -15,6 +15,7 @@ from platformdirs import user_cache_dir
 
 from console.i18n import Words
 from sim.errors import MicrogovError
+from sim.identity import current_account
 from sim.scenario import Scenario, load_scenario
 from sim.structure import District
 
@@ -42,7 +43,10 @@ class Session:
     db_path: Path | None = None
     """The queue store: Operate's (default: queue.db in the user data folder) or Train's (training.db)."""
     post: str | None = None
-    operator: str = ""
+    account: str = field(default_factory=current_account)
+    """Who acts in Operate and Train: the account the console runs as (tests play others)."""
+    trainee: str = ""
+    """The trainee's name in a shift's report (default: the account's display name)."""
     train_file: Path | None = None
     train_sets: list[str] = field(default_factory=list)
     scenario: Scenario | None = None

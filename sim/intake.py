@@ -23,7 +23,7 @@ from typing import Any
 
 from sim import limits
 from sim.errors import MicrogovError
-from sim.store import PRIORITIES, NewRequest, Store, in_scope, iso
+from sim.store import PRIORITIES, SYSTEM, NewRequest, Store, in_scope, iso
 
 FORMATS = ("csv", "jsonl", "open311")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "open311"}
@@ -184,13 +184,15 @@ def intake(
     post: str | None = None,
     source: str | None = None,
     skip_bad: bool = False,
+    account: str = SYSTEM,
 ) -> IntakeReport:
     """Read ``path`` and add its requests to ``store`` in one transaction. Any bad record stops it with
-    :class:`BadRecords` and nothing is added, unless ``skip_bad``: then the good ones are added."""
+    :class:`BadRecords` and nothing is added, unless ``skip_bad``: then the good ones are added.
+    ``account`` adds them (it needs grants covering their posts; see :meth:`Store.add`)."""
     reading = read_requests(path, store, fmt=fmt, post=post, source=source)
     if reading.bad and not skip_bad:
         raise BadRecords(reading)
-    ids, duplicates = store.add([r.request for r in reading.records])
+    ids, duplicates = store.add([r.request for r in reading.records], account=account)
     return IntakeReport(reading, tuple(ids), duplicates)
 
 

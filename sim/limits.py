@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from sim.visible import visible as visible  # outside text in messages: one rule, in sim.visible
 
 #: The longest run, in days (ten years and a little), for a scenario's clock and every ``--days``.
 MAX_DAYS = 3660.0
@@ -44,7 +45,6 @@ MAX_TRACE_BYTES = 16 * 1024**3
 YEARS = (1990, 2100)
 #: Pseudo-filesystems: reading them never ends or means nothing, writing them does harm.
 _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def mb(size: float) -> str:
@@ -52,11 +52,6 @@ def mb(size: float) -> str:
     if size >= 1024**2:
         return f"{size / 1024**2:,.0f} MB"
     return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,.0f} bytes"
-
-
-def visible(text: str) -> str:
-    """Outside text made safe to show: control characters and lone surrogates as escapes (``\\x1b``)."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def depth(value: Any) -> int:

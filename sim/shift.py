@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.core import Engine, Hooks, Request, Streams
+from sim.engine.core import Engine, Hooks, Streams
+from sim.engine.core import Request as EngineRequest
 from sim.engine.network import DEPARTMENT_K, Post, build_network
 from sim.errors import MicrogovError
 from sim.scenario import Scenario
@@ -34,10 +35,10 @@ from sim.store import (
     FeedEvent,
     NewRequest,
     Refused,
+    Request,
     Shift,
     Store,
     holder_id,
-    in_scope,
     load_district,
 )
 from sim.structure import District, build_district
@@ -119,7 +120,7 @@ class _Feed(Hooks):
             self.events.append(event)
         self.produced += 1
 
-    def handover(self, req: Request, post: Post, why: str) -> None:
+    def handover(self, req: EngineRequest, post: Post, why: str) -> None:
         live = self.live
         now = live.engine.now
         needs = live.engine.assess(req, post)
@@ -153,10 +154,10 @@ class _Feed(Hooks):
             )
         )
 
-    def moved(self, req: Request, post: Post, why: str) -> None:
+    def moved(self, req: EngineRequest, post: Post, why: str) -> None:
         self._emit(FeedEvent("moved", str(req.id), self.live.engine.now, post.node, why))
 
-    def closed(self, req: Request, post: Post, outcome: str) -> None:
+    def closed(self, req: EngineRequest, post: Post, outcome: str) -> None:
         self._emit(FeedEvent("closed", str(req.id), self.live.engine.now, post.node, outcome))
 
 
@@ -217,8 +218,10 @@ class LiveShift:
         *,
         district: District | None = None,
         progress: Progress | None = None,
+        observe: bool = False,
     ) -> None:
         self.store = store
+        self.observing = observe
         self.shift = shift
         self.scenario = scenario
         self.spec = training_spec(scenario, shift.scenario_path)
@@ -238,7 +241,7 @@ class LiveShift:
         self._fake: Any = None
         self.feed = _Feed(self, skip=shift.feed_applied)
         self.holder = holder_id()
-        if not self.finished:
+        if not self.finished and not observe:
             store.hold(shift.id, self.holder, LEASE_S)
         engine = self.engine
         engine.start()
@@ -253,6 +256,9 @@ class LiveShift:
             engine.advance(action.sim_h)
             self._apply(action)
         engine.advance(shift.clock_h)
+        if observe:
+            self.feed.events.clear()  # the console playing the shift writes what happened; this one only judges
+            return
         with store.transaction():
             self._flush()
 
@@ -263,18 +269,19 @@ class LiveShift:
         cls,
         store: Store,
         scenario: Scenario,
-        operator: str,
+        account: str,
         *,
+        trainee: str = "",
         scenario_path: str | Path = "",
         seed: int | None = None,
         district: District | None = None,
         progress: Progress | None = None,
     ) -> LiveShift:
-        """Start the training shift ``scenario`` describes, with ``operator`` at its post (``progress`` is
-        told each slow step: building the district, loading its posts, running it up to the shift)."""
+        """Start the training shift ``scenario`` describes, played by ``account`` at its post (a fresh
+        training store makes it the store's admin; otherwise it needs a grant covering the post);
+        ``trainee`` names the trainee in the report (default: the account's display name). ``progress``
+        is told each slow step: building the district, loading its posts, running it up to the shift."""
         spec = training_spec(scenario, str(scenario_path) or scenario.name)
-        if not operator.strip():
-            raise ShiftError("a trainee needs a name")
         if district is None and progress is not None:
             progress("building the district", None)
         district = district or build_district(scenario)
@@ -282,29 +289,38 @@ class LiveShift:
             raise ShiftError(f"training.post: no post '{spec.post}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
         if store.current_shift() is not None:
             raise ShiftError(f"{store.path}: a shift is already under way here; finish it, or use another --db")
-        if store.meta("scenario") != scenario.name or not store.posts_count():
-            if progress is not None:
-                progress(f"loading the district's {district.graph.number_of_nodes():,} posts into the store", None)
-            load_district(store, scenario, district)
+        # the scenario's district (its categories, deadlines) replaces another's: a logged migration
+        if progress is not None and (store.meta("scenario") != scenario.name or not store.posts_count()):
+            progress(f"loading the district's {district.graph.number_of_nodes():,} posts into the store", None)
+        load_district(store, scenario, district, account=account, migrate=True)
+        operator = store.sign_in(account, spec.post)
         start_h = hours_from_start(spec.start, scenario.clock.start)
         shift = store.start_shift(
             scenario_path=str(scenario_path),
             scenario_doc=scenario.model_dump(mode="json"),
             post=spec.post,
-            operator=operator,
+            operator=account,
             seed=scenario.seed if seed is None else seed,
             epoch=dt.datetime.combine(scenario.clock.start, dt.time()),
             speed=spec.speed,
             start_h=start_h,
             end_h=start_h + spec.hours,
+            trainee=trainee.strip() or operator.name,
         )
         return cls(store, shift, scenario, district=district, progress=progress)
 
     @classmethod
     def resume(
-        cls, store: Store, *, district: District | None = None, progress: Progress | None = None
+        cls,
+        store: Store,
+        *,
+        district: District | None = None,
+        progress: Progress | None = None,
+        observe: bool = False,
     ) -> LiveShift | None:
-        """The shift under way in ``store``, rebuilt where it was; ``None`` if there is none."""
+        """The shift under way in ``store``, rebuilt where it was; ``None`` if there is none. With
+        ``observe``, a copy that only judges actions (see :func:`referee`): it neither takes the shift
+        over from the console playing it nor writes anything."""
         shift = store.current_shift()
         if shift is None:
             return None
@@ -312,7 +328,7 @@ class LiveShift:
             scenario = Scenario.model_validate(shift.scenario_doc)
         except ValueError as exc:
             raise ShiftError(f"{store.path}: shift {shift.id}'s scenario no longer validates ({exc})") from None
-        return cls(store, shift, scenario, district=district, progress=progress)
+        return cls(store, shift, scenario, district=district, progress=progress, observe=observe)
 
     # --- the clock ---------------------------------------------------------------------------------
 
@@ -361,7 +377,7 @@ class LiveShift:
 
     def act(
         self,
-        operator: str,
+        account: str,
         action: str,
         request_id: int,
         *,
@@ -369,29 +385,22 @@ class LiveShift:
         note: str = "",
         to: str | Sequence[str] | None = None,
     ) -> Any:
-        """One action by ``operator`` (at the shift's post unless ``post`` says otherwise) on a request
-        of the store: logged and carried out in one transaction, or refused (and the refusal logged)."""
+        """One action by ``account`` (at the shift's post unless ``post`` says otherwise) on a request of
+        the store: judged by the store and by the simulation as it is now, then logged and carried out in
+        one transaction, or refused (and the refusal logged)."""
         post = post or self.shift.post
         with self.lock:
             store = self.store
-            request = store.get(request_id)
-            req = None
-            if request is not None and request.source == self.shift.source and action in ENGINE_INPUTS:
-                req = self.engine.tracked.get(int(request.source_id))
-                if req is not None:
-                    to = self._default_target(action, req, to)
-                    problem = self.engine.cannot(action, req, self._targets(action, req, to))
-                    if problem and in_scope(post, request.post):
-                        raise store.refuse(operator, post, action, request_id, problem, note)
             refused: Refused | None = None
             with store.transaction():
                 self._check_hold()
                 self._catch_up()
                 try:
-                    after, logged = store.act(operator, post, action, request_id, note=note, to=to)
+                    after, logged = store.act(account, post, action, request_id, note=note, to=to, referee=self)
                 except Refused as exc:
                     refused = exc
                 else:
+                    req = self._tracked(after) if action in ENGINE_INPUTS else None
                     if req is not None:
                         self.engine.act(action, req, self._targets(action, req, logged.target))
                         self.applied_seq = logged.seq
@@ -400,13 +409,56 @@ class LiveShift:
                 raise refused
             return after
 
-    def _default_target(self, action: str, req: Request, to: str | Sequence[str] | None) -> str | Sequence[str] | None:
-        if action == "escalate" and not to and req.post is not None:
+    # --- judging actions (the store's referee) -------------------------------------------------------
+
+    def default_target(self, request: Request, action: str) -> str | None:
+        """Where the simulation sends ``request`` on ``action`` with no target given: an escalation
+        follows the priority's escalation path (which may skip a level)."""
+        req = self._tracked(request)
+        if action == "escalate" and req is not None and req.post is not None:
             up = req.post.up[req.prio]
             return up.node if up is not None else None
-        return to
+        return None
 
-    def _targets(self, action: str, req: Request, to: str | Sequence[str] | None) -> list[Post] | None:
+    def refusal(self, request: Request, action: str, post: str, targets: Sequence[str]) -> str:
+        """Why the simulation cannot carry out ``action`` on ``request`` now, or ``""`` (an observer
+        first catches up with what the console playing the shift has done since)."""
+        if self.observing:
+            self._follow()
+        req = self._tracked(request)
+        if req is None:
+            return f"request #{request.id} is not one the shift's simulation handed over"
+        try:
+            chosen = self._targets(action, req, list(targets))
+        except Refused as exc:
+            return str(exc)
+        problem = self.engine.cannot(action, req, chosen, number=request.id)
+        if problem and post != self.shift.post:
+            # taken at another post, the action would be the played post's in the simulation: say so
+            return f"{problem} (training shift {self.shift.id} plays {self.shift.post}, which would take it)"
+        return problem
+
+    def _tracked(self, request: Request) -> EngineRequest | None:
+        if request.source != self.shift.source:
+            return None
+        return self.engine.tracked.get(int(request.source_id))
+
+    def _follow(self) -> None:
+        """Take an observer to where the shift is now: every action logged since, each at its simulated
+        time, then the shift's clock (inside the caller's transaction, so nothing moves meanwhile)."""
+        shift = self.store.current_shift()
+        if shift is None or shift.id != self.shift.id:
+            return
+        for action in self.store.engine_inputs(shift, self.applied_seq):
+            if action.sim_h is not None and action.sim_h > self.engine.now:
+                self.engine.advance(action.sim_h)
+            self._apply(action)
+        if shift.clock_h > self.engine.now:
+            self.engine.advance(shift.clock_h)
+        self.clock_h = shift.clock_h
+        self.feed.events.clear()
+
+    def _targets(self, action: str, req: EngineRequest, to: str | Sequence[str] | None) -> list[Post] | None:
         if action not in ("pass", "whistle", "escalate", "return") or not to:
             return None
         net = self.engine.net
@@ -501,7 +553,7 @@ class LiveShift:
             report = self._report(folder, mine, theirs, baseline, end_h)
             result = {
                 "shift": shift.id,
-                "trainee": shift.operator,
+                "trainee": shift.who,
                 "post": shift.post,
                 "score": mine.as_dict(),
                 "engine_policy": theirs.as_dict(),
@@ -529,7 +581,7 @@ class LiveShift:
             scenario=self.scenario.name,
             post=shift.post,
             post_name=str(node.get("name_en", shift.post)),
-            trainee=shift.operator,
+            trainee=shift.who,
             start=shift.when(shift.start_h),
             hours=end_h - shift.start_h,
             speed=self.speed,
@@ -596,7 +648,7 @@ class LiveShift:
 
     # --- what the person reads ---------------------------------------------------------------------
 
-    def text(self, req: Request) -> str:
+    def text(self, req: EngineRequest) -> str:
         """A resident's words for ``req``: an injected incident's own text, else a phrasing of its
         category, from a named resident (the same every time for the same request and seed)."""
         injected = self.engine.injected.get(req.id)
@@ -614,6 +666,14 @@ class LiveShift:
         node = self.engine.net.posts[req.origin].node
         building = next((p[1:] for p in node.split("/") if p[:1] in "BM" and p[1:].isdigit()), "1")
         return f"{name}: {pick.choice(options).format(b=building)}"
+
+
+def referee(store: Store) -> LiveShift | None:
+    """What judges actions on the training shift under way in ``store`` when they come from anywhere but
+    the console playing it (``microgov queue``, Operate mode on a training store): a copy of the shift's
+    simulation rebuilt from the store, which takes nothing over and writes nothing. ``None`` if no shift
+    is under way. Build it before acting: it takes as long as resuming the shift."""
+    return LiveShift.resume(store, observe=True)
 
 
 def _after_shift(record: Any) -> str:

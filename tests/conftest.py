@@ -113,12 +113,20 @@ def queue_db(small_world, tmp_path: Path) -> Path:
     return fill_queue(small_world[0], tmp_path / "queue.db")
 
 
+#: Accounts the console tests play besides the one running them (granted the whole district).
+OTHER_ACCOUNTS = ("ann", "bob", "wu")
+
+
 def fill_queue(scenario_path: Path, path: Path) -> Path:
+    from sim.identity import current_account
     from sim.store import NewRequest, Store, load_district
 
     scenario = load_scenario(scenario_path)
+    me = current_account()
     with Store(path) as store:
-        load_district(store, scenario, build_district(scenario))
+        load_district(store, scenario, build_district(scenario), account=me)
+        for account in OTHER_ACCOUNTS:
+            store.grant(me, account, "district")
         store.add(
             [
                 NewRequest("csv", "1", "2030-01-01T08:00:00", "street_light", "ordinary", "S1/C1", "S1/C1",

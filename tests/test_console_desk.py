@@ -31,7 +31,7 @@ briefing = "Work the S1 queue."
 
 def operate_app(small_world, db: Path, post: str = "S1", operator: str = "ann") -> MicrogovApp:
     low, _, _ = small_world
-    desk = {"db_path": db, "post": post, "operator": operator}
+    desk = {"db_path": db, "post": post, "account": operator}
     return MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk=desk)
 
 
@@ -175,7 +175,7 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatc
     low, _, _ = small_world
     scenario = training_file(small_world, tmp_path)
     db = tmp_path / "training.db"
-    desk = {"db_path": db, "operator": "ann", "train_file": scenario, "train_sets": []}
+    desk = {"db_path": db, "account": "ann", "train_file": scenario, "train_sets": []}
     app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk=desk)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = app.screen
@@ -191,7 +191,7 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatc
         stopped = screen.live.clock_h
         await pilot.pause(0.5)
         assert screen.live.clock_h == stopped
-        await pilot.press("space", "f")
+        await pilot.press("f")  # still paused: a running clock could reach the shift's end first and finish it
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         assert screen.work.working  # scoring takes a while: a labelled progress line, not a frozen screen
@@ -231,7 +231,7 @@ async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
     clock = live.clock_h
     store.set_shift(live.shift.id, holder="elsewhere:1", held_until=0.0)  # as a killed console leaves it
     store.db.close()  # no goodbye: the process "died" here
-    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db, "account": "ann"})
     async with app.run_test(size=(140, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, TrainScreen)
@@ -241,3 +241,17 @@ async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
         await until(pilot, lambda: waiting[0].id in screen.requests)
         assert screen.requests[waiting[0].id].status == "claimed"
         assert screen.requests[waiting[0].id].claimed_by == "ann"
+
+
+async def test_outside_text_is_shown_as_text_not_obeyed(small_world, queue_db):
+    hostile = "\x1b[2J\x1b]0;pwned\x07 lamp"
+    with Store(queue_db) as store:
+        store.act("bob", "S1", "note", 2, note=f"resident says {hostile}")
+    app = operate_app(small_world, queue_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.requests) == 3)
+        history = screen.query_one("#desk-history")
+        await until(pilot, lambda: "resident says" in str(history.render()))
+        shown = str(history.render())
+        assert "\\x1b[2J\\x1b]0;pwned\\x07 lamp" in shown and "\x1b" not in shown and "\x07" not in shown

@@ -90,7 +90,14 @@ def test_operate_sign_in_in_chinese(snap_compare, small_world, size):
     from console.app import make_app
 
     low, _, _ = small_world
-    app = make_app(low, None, "zh", mode="operate", cursor_blink=False, desk={"db_path": Path("missing/queue.db")})
+    app = make_app(
+        low,
+        None,
+        "zh",
+        mode="operate",
+        cursor_blink=False,
+        desk={"db_path": Path("missing/queue.db"), "account": "ann"},
+    )
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, lambda: "missing" in str(pilot.app.screen.query_one("#signin-problem").render()))
@@ -106,7 +113,7 @@ def test_operate_queue(snap_compare, small_world, tmp_path, monkeypatch, size):
     monkeypatch.setattr(Desk, "now", lambda self: dt.datetime(2030, 1, 1, 8, 20))
     monkeypatch.setattr("sim.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
     low, _, _ = small_world
-    desk = {"db_path": fill_queue(low, tmp_path / "queue.db"), "post": "S1", "operator": "ann"}
+    desk = {"db_path": fill_queue(low, tmp_path / "queue.db"), "post": "S1", "account": "ann"}
     app = MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk=desk)
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]

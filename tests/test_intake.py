@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sim import limits
 from sim.intake import BadRecords, intake, read_requests
 from sim.store import NewRequest, Store
-from tests.test_store import small_store
+from tests.test_store import ME, small_store
 
 DATA = Path(__file__).resolve().parent / "data" / "intake"
 
@@ -152,7 +152,7 @@ def test_intake_from_the_command_line(cli, db: Path):
         c1 = s.find("good", "c-1")
         assert c1 is not None
         arrived = s.history(c1.id)
-        assert [(a.action, a.operator, a.note) for a in arrived] == [("arrived", "system", "good")]
+        assert [(a.action, a.operator, a.note) for a in arrived] == [("arrived", ME, "good")]  # who ran the intake
 
 
 # --- bad files: the whole file is refused, every bad record named ----------------------------------------

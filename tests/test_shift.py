@@ -100,7 +100,8 @@ def assert_log_matches_rows(store: Store) -> None:
         request = store.get(rid)
         assert request is not None
         last = last_action(store, request)
-        assert last.after == request.state(), f"request #{rid}: row {request.state()} but log #{last.seq} {last.after}"
+        logged = {k: (last.after or {}).get(k) for k in store_module.STATE_FIELDS}
+        assert logged == request.state(), f"request #{rid}: row {request.state()} but log #{last.seq} {last.after}"
 
 
 def assert_agrees(live: LiveShift, store: Store) -> None:
@@ -354,6 +355,7 @@ def test_a_shift_survives_kill_9_at_random_moments(tmp_path: Path, district: Dis
                 assert seq in log and log[seq].ok, f"action #{seq} ({action} on #{rid}) was printed but is gone"
                 assert (log[seq].action, log[seq].request_id) == (action, rid)
             assert_log_matches_rows(store)
+            assert store.verify().ok, store.verify().problems  # killed mid-write: the chain is still whole
             if store.current_shift() is None:
                 continue  # killed before the shift was started: the next driver begins it
             before = store.last_seq()
@@ -548,9 +550,11 @@ def test_settling_what_needed_a_department_closes_it_not_fixed(scored: Scored) -
 def test_a_whistle_summoning_both_departments_a_request_needs_is_right(scored: Scored) -> None:
     request = get(scored.store, scored.ids["whistle"])
     assert request.category == "quarantine_supplies" and needed(request) == ["health", "civil_affairs"]
-    assert request.passed_to == "health+civil_affairs"
+    whistled = [a for a in scored.store.history(request.id) if a.action == "whistle" and a.ok]
+    assert [a.target for a in whistled] == ["health+civil_affairs"]
     assert decisions_on(scored, "whistle") == [("whistle", True)]
     assert request.status == "closed" and (request.outcome or "").startswith("resolved on the whistle")
+    assert request.summons == {}  # closed: the summons ended
     # a whistle for a request one department deals with alone, not special, was not called for
     assert decisions_on(scored, "whistle-one") == [("whistle", False)]
     whistles = scored.result["score"]["parts"]["whistles"]

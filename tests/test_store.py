@@ -3,12 +3,14 @@ and ``microgov queue`` over it."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import multiprocessing
 import sqlite3
 import tempfile
 import types
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim.store as store_module
+from sim.identity import current_account
 from sim.scenario import load_scenario
-from sim.store import ACTIONS, UNDO_WINDOW_S, NewRequest, Refused, Store, StoreError
+from sim.store import ACTIONS, STATE_FIELDS, UNDO_WINDOW_S, NewRequest, Refused, Store, StoreError
 from sim.structure import build_district
+from sim.visible import visible
 from tests.conftest import SMALL
 
 #: A handful of posts: enough levels for scope, whistles and departments, without building a district.
@@ -67,12 +71,19 @@ CATEGORIES = {
 }
 DEADLINES = {"special": (0.5, 24.0), "urgent": (2.0, 72.0), "ordinary": (24.0, 168.0)}
 RACE = 1_000
+#: The account running the tests: ``microgov`` commands act as it, and it is the small store's admin.
+ME = current_account()
+#: Accounts the tests play through the library, each granted the whole district (unless a test says).
+OPERATORS = ("ann", "bob", "carol", "dan", "sue", "tao", "tim", "wu")
 
 
-def small_store(path: Path) -> Store:
-    """A store with the handful of posts above, their categories and deadlines."""
+def small_store(path: Path, operators: tuple[str, ...] = OPERATORS) -> Store:
+    """A store with the handful of posts above, their categories and deadlines; the account running the
+    tests is its admin, and ``operators`` hold the district."""
     store = Store(path)
-    store.load_posts(POSTS, "Small test district", categories=CATEGORIES, deadlines=DEADLINES)
+    store.load_posts(POSTS, "Small test district", categories=CATEGORIES, deadlines=DEADLINES, account=ME)
+    for account in operators:
+        store.grant(ME, account, "district")
     return store
 
 
@@ -145,6 +156,7 @@ def test_two_processes_racing_to_claim_never_both_win(tmp_path: Path):
         for request_id in ids:
             r = s.get(request_id)
             assert r is not None and r.status == "claimed" and r.claimed_by == winner[request_id]
+        assert s.verify().ok  # two writers, one chain
 
 
 # --- (b) scope ------------------------------------------------------------------------------------------
@@ -323,7 +335,7 @@ def _act_and_check(store: Store, operator: str, post: str, action: str, rid: int
         assert after.version >= before.version
     assert logged.before == before.state() and (logged.operator, logged.action) == (operator, action)
     row = store.get(rid)
-    assert row is not None and row.state() == [a for a in store.history(rid) if a.ok][-1].after
+    assert row is not None and row.state() == _state([a for a in store.history(rid) if a.ok][-1].after)
     return logged.ok
 
 
@@ -362,7 +374,14 @@ def test_every_action_leaves_the_row_as_its_last_logged_action_says(data: st.Dat
         for rid in ids:
             carried_out = [a for a in store.history(rid) if a.ok]
             assert carried_out[0].action == "arrived" and carried_out[0].before is None
-            assert all(b.before == a.after for a, b in itertools.pairwise(carried_out))
+            assert all(b.before == _state(a.after) for a, b in itertools.pairwise(carried_out))
+        assert store.verify().ok
+
+
+def _state(logged: dict[str, Any] | None) -> dict[str, Any]:
+    """The request's state as a log row has it (an ``arrived`` row also has what the request came with)."""
+    assert logged is not None
+    return {k: logged[k] for k in STATE_FIELDS}
 
 
 # --- microgov queue -------------------------------------------------------------------------------------
@@ -407,55 +426,56 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def test_queue_actions_from_the_command_line(cli, db: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("getpass.getuser", lambda: "carol")
+def test_queue_actions_from_the_command_line(cli, db: Path):
     d = ("--db", str(db))
+    me = ME
     result = cli("queue", "claim", "1", "--as", "S1", *d)
-    assert result.code == 0 and result.out.strip() == "ok #1 claimed by carol"
-    result = cli("queue", "claim", "1", "--as", "S1", "--operator", "dan", *d)
-    assert one_error_line(result) and result.err == "error: request #1 cannot be claimed: it is claimed by carol\n"
+    assert result.code == 0 and result.out.strip() == f"ok #1 claimed by {me}"
+    with (
+        Store(db, create=False) as s,
+        pytest.raises(Refused, match=f"request #1 cannot be claimed: it is claimed by {me}"),
+    ):
+        s.act("dan", "S1", "claim", 1)
     result = cli("queue", "settle", "1", "--as", "S1", *d)
-    assert one_error_line(result) and "--note" in result.err
+    assert one_error_line(result) and result.err == "error: settling needs a note saying how it was settled\n"
     result = cli("queue", "settle", "1", "--as", "S1", "--note", "lamp replaced", "--json", *d)
     assert result.code == 0, result.err
     settled = json.loads(result.out)
-    assert (settled["id"], settled["status"], settled["claimed_by"]) == (1, "closed", "carol")
+    assert (settled["id"], settled["status"], settled["claimed_by"]) == (1, "closed", me)
     assert settled["due"] == settled["resolution_due"] and settled["left_h"] < 0
     result = cli("queue", "undo", "1", "--as", "S1", *d)
     assert result.code == 0 and "settle undone; claimed again" in result.out
-    result = cli("queue", "whistle", "3", "--as", "S1", "--to", "water", "--to", "transport", "--operator", "ann", *d)
+    result = cli("queue", "whistle", "3", "--as", "S1", "--to", "water", "--to", "transport", *d)
     assert result.code == 0 and "summoning water, transport" in result.out
     result = cli("queue", "whistle", "2", "--as", "S2/C1", "--to", "water", *d)
     assert one_error_line(result) and "only a street or town office" in result.err
     result = cli("queue", "escalate", "2", "--as", "S2/C1", *d)
-    assert result.code == 0 and result.out.strip() == "ok #2 escalated to S2 by carol"
+    assert result.code == 0 and result.out.strip() == f"ok #2 escalated to S2 by {me}"
     result = cli("queue", "return", "1", "--as", "S1/C1", "--to", "S2", *d)
     assert one_error_line(result) and "return needs a post directly below S1/C1/G1 (e.g. S1/C1/G1/B1)" in result.err
     result = cli("queue", "return", "1", "--as", "S1/C1", "--to", "S1/C1/G1/B1", *d)
-    assert result.code == 0 and result.out.strip() == "ok #1 returned to S1/C1/G1/B1 by carol"
+    assert result.code == 0 and result.out.strip() == f"ok #1 returned to S1/C1/G1/B1 by {me}"
     result = cli("queue", "pass", "4", "--as", "S2", "--to", "water", "--note", "burst main", *d)
-    assert result.code == 0 and result.out.strip() == "ok #4 passed to water by carol"
+    assert result.code == 0 and result.out.strip() == f"ok #4 passed to water by {me}"
     listed = json.loads(cli("queue", "list", "--as", "water", "--json", *d).out)
-    assert [(r["id"], r["passed_to"]) for r in listed["requests"]] == [(3, "water+transport"), (4, "water")]
+    assert [(r["id"], r["passed_to"], r["summons"]) for r in listed["requests"]] == [
+        (3, None, {"water": None, "transport": None}),
+        (4, "water", {}),
+    ]
     result = cli("queue", "note", "4", "--as", "S1", "--note", "ours?", *d)
     assert one_error_line(result) and result.err == "error: request #4 is at water, outside S1's jurisdiction\n"
     result = cli("queue", "claim", "99", "--as", "S1", *d)
     assert one_error_line(result) and "no request #99" in result.err
     with Store(db, create=False) as s:
         refused = [(a.operator, a.action) for a in s.actions() if not a.ok]
-    assert refused == [
-        ("dan", "claim"),
-        ("carol", "whistle"),
-        ("carol", "return"),
-        ("carol", "note"),
-        ("carol", "claim"),
-    ]
+    assert refused == [("dan", "claim"), (me, "settle"), (me, "whistle"), (me, "return"), (me, "note"), (me, "claim")]
 
 
 def test_queue_list_and_show(cli, db: Path):
     d = ("--db", str(db))
-    assert cli("queue", "claim", "3", "--as", "S1/C1", "--operator", "ann", *d).code == 0
-    assert cli("queue", "claim", "3", "--as", "S1/C1", "--operator", "bob", *d).code == 2
+    assert cli("queue", "claim", "3", "--as", "S1/C1", *d).code == 0
+    with Store(db, create=False) as s, pytest.raises(Refused):
+        s.act("bob", "S1/C1", "claim", 3)
     result = cli("queue", "list", "--as", "S1", "--json", *d)
     assert result.code == 0, result.err
     listed = json.loads(result.out)
@@ -468,15 +488,15 @@ def test_queue_list_and_show(cli, db: Path):
     result = cli("queue", "list", "--as", "S1", *d)
     assert result.code == 0
     row = next(line for line in result.out.splitlines() if line.split()[:1] == ["3"])
-    assert row.split()[:6] == ["3", "ordinary", "street_light", "S1/C1/G1/B1/U1", "claimed", "ann"]
+    assert row.split()[:6] == ["3", "ordinary", "street_light", "S1/C1/G1/B1/U1", "claimed", ME]
     assert "2020-06-08 08:00" in row and " -" in row and row.rstrip().endswith("request 3")  # claimed: resolution due
     assert "S2/C1" not in result.out
     result = cli("queue", "list", "--as", "S1", "--all", "--status", "open", *d)
     assert one_error_line(result)
     result = cli("queue", "show", "3", "--as", "S1", *d)
     assert result.code == 0
-    assert "claimed by ann" in result.out and "arrived; added" in result.out
-    assert "bob at S1/C1: claim; refused: request #3 cannot be claimed: it is claimed by ann" in result.out
+    assert f"claimed by {ME}" in result.out and "arrived; added" in result.out
+    assert f"bob at S1/C1: claim; refused: request #3 cannot be claimed: it is claimed by {ME}" in result.out
     shown = json.loads(cli("queue", "show", "3", "--as", "S1", "--json", *d).out)
     assert [(a["action"], a["ok"]) for a in shown["history"]] == [("arrived", True), ("claim", True), ("claim", False)]
     result = cli("queue", "show", "2", "--as", "S1", *d)
@@ -500,3 +520,37 @@ def test_queue_commands_say_what_is_missing(cli, tmp_path: Path):
     small_store(empty).close()
     result = cli("queue", "list", "--as", "S7", "--db", str(empty))
     assert one_error_line(result) and "no post 'S7'" in result.err
+
+
+# --- outside text on the terminal ----------------------------------------------------------------------
+
+#: A resident's text that would clear the screen, retitle the window and plant a link if printed raw.
+HOSTILE = "drilling \x1b[2J\x1b]0;pwned\x07 \x1b]8;;http://evil.example/\x07click\x1b]8;;\x07\r\nnext line\u202e"
+
+
+def test_control_characters_from_outside_are_shown_as_text(cli, tmp_path: Path):
+    path = tmp_path / "queue.db"
+    with small_store(path) as s:
+        s.add([dataclasses.replace(new(1, "S1/C1"), text=HOSTILE)])
+    d = ("--as", "S1", "--db", str(path))
+    assert cli("queue", "note", "1", "--note", "ESC \x1b[31m red", *d).code == 0
+    shown = cli("queue", "show", "1", *d).out
+    listed = cli("queue", "list", *d).out
+    for out in (shown, listed):
+        assert not any(ch in out for ch in "\x1b\x07\r\u202e")
+        assert "drilling \\x1b[2J\\x1b]0;pwned\\x07 \\x1b]8;;http://evil.example/\\x07click" in out
+    assert "\\x0d\\x0anext line\\u202e" in shown and '"ESC \\x1b[31m red"' in shown
+    as_json = json.loads(cli("queue", "show", "1", *d, "--json").out)
+    assert as_json["request"]["text"] == HOSTILE and as_json["history"][-1]["note"] == "ESC \x1b[31m red"
+    with Store(path, create=False) as s:
+        stored = s.get(1)
+    assert stored is not None and stored.text == HOSTILE  # kept as written
+
+
+@given(st.text())
+def test_visible_text_holds_no_control_character_and_leaves_the_rest(text: str):
+    shown = visible(text)
+    assert not any(unicodedata.category(ch) == "Cc" or 0x202A <= ord(ch) <= 0x202E for ch in shown)
+    assert visible(shown) == shown
+    if all(unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        assert shown == text

@@ -4,8 +4,11 @@ The open requests of the post, most urgent first (priority, then the deadline th
 response deadline until someone answers, then the resolution deadline) with a countdown coloured by
 urgency; the request under the cursor in full with its whole history from the action log; and the
 actions (claim, settle, pass, whistle, escalate, return down, note, undo). Actions that cannot be taken
-back ask first. Every read and write goes through a worker thread; the store refuses what is out of
-the post's jurisdiction or not open, and the refusal is shown as it is logged.
+back ask first. The keys offered on a request are those the action table allows from this desk (a
+department summoned by a whistle sees the keys of its part); every read and write goes through a worker
+thread; the store refuses what the table or the account's grants do not allow, and the refusal is
+shown as it is logged. Text from outside (residents' words, notes, names) is shown with control
+characters made visible, so that it cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -27,8 +30,18 @@ from console.screens.base import QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
 from sim.store import UNDO_WINDOW_S, Action, Request
+from sim.visible import visible
 
 WORKABLE = ("open", "claimed")
+#: The action table's name of each key's action.
+KEY_ACTIONS = {
+    "settle": "settle",
+    "pass_on": "pass",
+    "whistle": "whistle",
+    "escalate": "escalate",
+    "return_down": "return",
+    "note": "note",
+}
 
 
 class DeskQueue(QueueView):
@@ -200,7 +213,7 @@ class DeskScreen(QueueScreen):
     def _show_rows(self, requests: list[Request], now: dt.datetime) -> None:
         self.requests = {r.id: r for r in requests}
         desk = self.desk
-        me = desk.operator if desk else ""
+        me = desk.account if desk else ""
         rows = []
         for r in requests:
             state = (
@@ -209,7 +222,16 @@ class DeskScreen(QueueScreen):
                 else self.w("claimed (you)" if r.claimed_by == me else "claimed")
             )
             rows.append(
-                QueueRow(r.id, r.post, r.priority, r.category, state, to_hours(r.created_at), to_hours(r.due()), r.text)
+                QueueRow(
+                    r.id,
+                    visible(r.post),
+                    r.priority,
+                    visible(r.category),
+                    state,
+                    to_hours(r.created_at),
+                    to_hours(r.due()),
+                    visible(r.text),
+                )
             )
         queue = self.query_one("#desk-queue", DeskQueue)
         queue.workable = frozenset(r.id for r in requests if r.status in WORKABLE)
@@ -235,7 +257,7 @@ class DeskScreen(QueueScreen):
             1 for r in self.requests.values() if r.status in WORKABLE and to_hours(r.due()) < to_hours(self.clock)
         )
         moment = f"{self.clock:%Y-%m-%d %H:%M}" if self.w.lang == "zh" else f"{self.clock:%a %Y-%m-%d %H:%M}"
-        parts = [f"[b]{escape(desk.operator)}[/] @ [b]{escape(desk.post)}[/]", moment]
+        parts = [f"[b]{escape(visible(desk.account))}[/] @ [b]{escape(visible(desk.post))}[/]", moment]
         parts += self.status_extra()
         parts.append(f"{open_now} {self.w('open')}" + (f" · [red]{late} {self.w('overdue')}[/]" if late else ""))
         if self.show_all:
@@ -276,13 +298,13 @@ class DeskScreen(QueueScreen):
         for a in history:
             moment = self.desk.moment(a) if self.desk is not None else a.at
             lines.append(f"{moment[11:16]}  ", style="dim")
-            lines.append(fit(a.operator, 10) + " ", style="cyan" if a.operator != "system" else "dim")
+            lines.append(fit(visible(a.operator), 10) + " ", style="cyan" if a.operator != "system" else "dim")
             lines.append(self.w(f"did {a.action}"), style="bold" if a.ok else "strike dim")
             detail = " ".join(x for x in (a.target and f"→ {a.target}", a.note) if x)
             if detail:
-                lines.append(f"  {detail}")
+                lines.append(f"  {visible(detail)}")
             if not a.ok:
-                lines.append(f"  refused: {a.reason}", style="red")
+                lines.append(f"  refused: {visible(a.reason)}", style="red")
             lines.append("\n")
         log.update(lines)
 
@@ -297,15 +319,19 @@ class DeskScreen(QueueScreen):
         text.append(f"#{request.id}  ", style="bold")
         text.append(w.priority(request.priority).upper(), style=style)
         text.append(f"  {category}\n", style="bold")
-        text.append(f"{request.text}\n")
+        text.append(f"{visible(request.text)}\n")
         if request.needs:
-            text.append(f"{request.needs}\n", style="italic")
+            text.append(f"{visible(request.needs)}\n", style="italic")
         state = self.w(request.status) + (f" {request.claimed_by}" if request.claimed_by else "")
         if request.passed_to:
             state += f" → {request.passed_to}"
-        text.append(f"\n{w('raised at')} {request.origin} · {w('now at')} {request.post} · {state}\n", style="dim")
+        if request.summons:
+            summoned = ", ".join(f"{d} ({who})" if who else d for d, who in request.summons.items())
+            state += f" · {w('summoned')} {summoned}"
+        where = f"{w('raised at')} {request.origin} · {w('now at')} {request.post} · {state}"
+        text.append(f"\n{visible(where)}\n", style="dim")
         if request.outcome:
-            text.append(f"{request.outcome}\n", style="green" if request.status == "closed" else "")
+            text.append(f"{visible(request.outcome)}\n", style="green" if request.status == "closed" else "")
         for label, due, done in (
             (w("response due"), request.response_due, request.responded_at),
             (w("resolution due"), request.resolution_due, request.closed_at),
@@ -340,37 +366,21 @@ class DeskScreen(QueueScreen):
         w = self.w
         if action in ("filter", "clear_filter", "toggle_all"):
             return None if self.desk is not None else self.no_desk()
-        if action not in ("act", "settle", "pass_on", "whistle", "escalate", "return_down", "note", "undo"):
+        if action not in ("act", "undo", *KEY_ACTIONS):
             return None
-        if self.desk is None:
+        desk = self.desk
+        if desk is None:
             return self.no_desk()
         if action == "undo":
             if self.last_settle is None:
                 return w("nothing to undo")
-            if time.time() - self.last_settle[1] > UNDO_WINDOW_S:
-                return f"{w('too late to undo')} ({UNDO_WINDOW_S:.0f} s)"
-            return None
+            request_id, at = self.last_settle
+            return desk.why_not_undo(request_id, time.time() - at) or None
         request = self.current
         if request is None:
             return w("no request under the cursor")
-        if action == "note":
-            return None
-        ref = f"#{request.id}"
-        mine = request.status == "claimed" and request.claimed_by == self.desk.operator
-        if request.status == "claimed" and not mine:
-            return f"{ref} {w('is claimed by')} {request.claimed_by}"
-        if action == "act" and parameters == ("claim",):
-            return f"{ref} {w('is yours already')}" if mine else self._not_workable(request)
-        if action == "act":
-            return None if mine else f"{ref} {w('is not claimed by you')}"
-        if action == "whistle" and self.post_level not in ("street", "town"):
-            return w("whistle at street or town")
-        return None if mine else self._not_workable(request)
-
-    def _not_workable(self, request: Request) -> str | None:
-        if request.status == "open":
-            return None
-        return f"#{request.id} {self.w('is')} {self.w(request.status)}"
+        name = str(parameters[0]) if action == "act" else KEY_ACTIONS[action]
+        return visible(desk.why_not(name, request)) or None
 
     def do(self, action: str, request_id: int, *, note: str = "", to: Any = None, said: str = "") -> None:
         self._do(action, request_id, note, to, said)
@@ -431,6 +441,11 @@ class DeskScreen(QueueScreen):
         desk = self.desk
         assert desk is not None
         call = self.app.call_from_thread
+        if action == "return" and desk.post in request.summons and not desk.in_jurisdiction(request):
+            # a summoned department hands its part back to the office that called it
+            question = f"{self.w('return')} #{request.id} → {request.post}?"
+            call(self._confirm, question, "return", request.id, None)
+            return
         if action in ("pass", "whistle"):
             call(self._pick, action, request, [(d, f"{d}  {name}") for d, name in desk.departments()])
             return

@@ -1,8 +1,10 @@
 """Operate mode: an operator signs in at a post and works its live queue in the queue store.
 
-The store is a file (``--db``, default ``queue.db`` in the user data folder) that other consoles and the
-``microgov queue`` and ``microgov intake`` commands share: the queue is read again whenever anyone logs
-an action, and the countdowns run on the wall clock.
+The operator is the account the console runs as (no name is typed: the store holds accounts to
+account); signing in at a post needs a grant covering it, and a refused sign-in is logged like any
+refusal. The store is a file (``--db``, default ``queue.db`` in the user data folder) that other
+consoles and the ``microgov queue`` and ``microgov intake`` commands share: the queue is read again
+whenever anyone logs an action, and the countdowns run on the wall clock.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
-from console.desk import Desk, login_name
+from console.desk import Desk
 from console.screens.desk import DeskScreen
 from console.widgets import Field
 from sim.errors import MicrogovError
+from sim.visible import visible
 
 
 class OperateScreen(DeskScreen):
@@ -39,15 +42,16 @@ class OperateScreen(DeskScreen):
         yield Label(self.w("sign in as"))
         with Horizontal(id="signin-row"):
             yield Field(placeholder="S1 · S1/C2 · S1/C2/G3 · water", id="signin-post")
-            yield Field(placeholder=self.w("your name"), id="signin-name")
             yield Button(self.w("sign in"), id="signin-go", variant="primary")
+        yield Static(id="signin-who")
         yield Static(id="signin-problem")
         yield Button(self.w("set up store"), id="signin-init", classes="hidden")
 
     def on_mount(self) -> None:
         super().on_mount()
         session = self.session
-        self.query_one("#signin-name", Input).value = session.operator or login_name()
+        who = escape(visible(session.account))
+        self.query_one("#signin-who", Static).update(f"{self.w('you act as')} [b]{who}[/] · {self.w('granted posts')}")
         if session.post:
             self.query_one("#signin-post", Input).value = session.post
         for box in self.query(Input):
@@ -59,7 +63,7 @@ class OperateScreen(DeskScreen):
         self.set_interval(1.0, self._poll)
         self.probe()
         if session.post:
-            self.sign_in(session.post, self.query_one("#signin-name", Input).value)
+            self.sign_in(session.post)
 
     # --- signing in ------------------------------------------------------------------------------------
 
@@ -92,17 +96,15 @@ class OperateScreen(DeskScreen):
 
     @on(Button.Pressed, "#signin-go")
     @on(Input.Submitted, "#signin-post")
-    @on(Input.Submitted, "#signin-name")
     def _go(self) -> None:
         post = self.query_one("#signin-post", Input).value.strip()
-        name = self.query_one("#signin-name", Input).value.strip()
         if not post:
             self.query_one("#signin-post", Input).focus()
             return
-        self.sign_in(post, name)
+        self.sign_in(post)
 
     @work(thread=True, exclusive=True, group="operate-signin", name="signing in", exit_on_error=False)
-    def sign_in(self, post: str, name: str) -> None:
+    def sign_in(self, post: str) -> None:
         from sim.store import Store
 
         path = self.session.store_path("operate")
@@ -110,11 +112,13 @@ class OperateScreen(DeskScreen):
             raise MicrogovError(f"{path}: {self.w('no store')}; {self.w('press i')}")
         store = Store(path)
         try:
-            store.sign_in(name, post)
+            store.sign_in(self.session.account, post)
+            desk = Desk(store, post, self.session.account)
         except MicrogovError:
             store.close()
             raise
-        desk = Desk(store, post, name)
+        for warning in store.warnings:
+            self.app.call_from_thread(self.notify, visible(warning), severity="warning", timeout=10)
         self.app.call_from_thread(self.open_desk, desk)
 
     def action_init_store(self) -> None:
@@ -137,10 +141,12 @@ class OperateScreen(DeskScreen):
         try:
             district = session.ensure_district()
             with Store(session.store_path("operate")) as store:
-                n = load_district(store, session.scenario, district)
+                loaded = load_district(store, session.scenario, district, account=session.account)
         finally:
             self.app.call_from_thread(self.work.stop)
-        self.app.call_from_thread(self.notify, f"{n:,} {self.w('posts')} ({session.scenario.name})", timeout=6)
+        self.app.call_from_thread(
+            self.notify, f"{loaded.posts:,} {self.w('posts')} ({session.scenario.name})", timeout=6
+        )
         self.probe()
 
     # --- keeping up ----------------------------------------------------------------------------------

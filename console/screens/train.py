@@ -24,11 +24,12 @@ from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from console.desk import ShiftDesk, login_name
+from console.desk import ShiftDesk
 from console.screens.desk import DeskScreen
 from console.screens.modals import Confirm
 from console.widgets import Field
 from sim.errors import MicrogovError
+from sim.identity import full_name
 
 SPEEDS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TICK_S = 0.25
@@ -75,7 +76,7 @@ class TrainScreen(DeskScreen):
         super().on_mount()
         session = self.session
         name = self.query_one("#train-name", Field)
-        name.value = session.operator or login_name()
+        name.value = session.trainee or full_name(session.account)
         name.cursor_blink = self.console.cursor_blink
         self.set_interval(TICK_S, self._tick)
         self.work.start(self.w("opening the training store"))
@@ -101,11 +102,11 @@ class TrainScreen(DeskScreen):
             if live is not None:
                 if not live.paused:  # back from a crash: let the trainee find their feet before the clock runs
                     live.pause(True)
-                self.app.call_from_thread(self._opened, live, True)
+                self.app.call_from_thread(self._opened, live, ShiftDesk(live, session.account), True)
                 return
             store.close()
             if session.train_file is not None:
-                self._begin(session.train_file, session.operator or login_name(), session.train_sets)
+                self._begin(session.train_file, session.trainee, session.train_sets)
                 return
             self._list()
         finally:
@@ -173,11 +174,7 @@ class TrainScreen(DeskScreen):
         listing = self.query_one("#train-list", OptionList)
         if listing.highlighted is None or not self.files:
             return
-        name = self.query_one("#train-name", Input).value.strip()
-        if not name:
-            self.query_one("#train-name", Input).focus()
-            self.notify(self.w("trainee needs a name"), severity="warning")
-            return
+        name = self.query_one("#train-name", Input).value.strip() or full_name(self.session.account)
         path = self.files[listing.highlighted]
         self.work.start(f"{self.w('warming up')} ({path.name})")
         self.begin(path, name)
@@ -198,18 +195,20 @@ class TrainScreen(DeskScreen):
         scenario = load_scenario(path, sets)
         store = Store(self.session.store_path("train"))
         try:
-            live = LiveShift.begin(store, scenario, trainee, scenario_path=path, progress=self._stage)
+            account = self.session.account
+            live = LiveShift.begin(store, scenario, account, trainee=trainee, scenario_path=path, progress=self._stage)
+            desk = ShiftDesk(live, account)
         except BaseException:
             store.close()
             raise
-        self.app.call_from_thread(self._opened, live, False)
+        self.app.call_from_thread(self._opened, live, desk, False)
 
-    def _opened(self, live: Any, resumed: bool) -> None:
+    def _opened(self, live: Any, desk: ShiftDesk, resumed: bool) -> None:
         self.live = live
         self.speed = live.speed
         self.result = None
         self.last_tick = time.monotonic()
-        self.open_desk(ShiftDesk(live))
+        self.open_desk(desk)
         self.title = live.scenario.name  # the shift's scenario, whichever the console was opened on
         spec = live.spec
         if resumed:

@@ -47,8 +47,10 @@ class OptionError(MicrogovError):
 
 
 def fail(exc: MicrogovError) -> NoReturn:
+    from sim.visible import visible
+
     for line in str(exc).splitlines() or ["error"]:
-        sys.stderr.write(f"error: {limits.visible(line)}\n")
+        sys.stderr.write(f"error: {visible(line)}\n")
     sys.stderr.flush()
     raise SystemExit(exc.exit_code)
 

@@ -29,11 +29,13 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
 
+from sim.actions import JURISDICTION, OUTSIDE, Case, Target, refusal
 from sim.engine.network import (
     DEPARTMENT_K,
     DEPARTMENT_O,
     DISTRICT_K,
     DISTRICT_O,
+    GRAPH_LEVELS,
     GRID_K,
     IN_UNIT_O,
     KINDS,
@@ -1492,26 +1494,44 @@ class Engine:
         finally:
             self.quiet = -1
 
-    def cannot(self, action: str, req: Request, target: list[Post] | None = None) -> str:
-        """Why the person cannot do ``action`` on ``req`` now, or ``""``."""
-        post = req.post
-        state = {CLOSED: "closed", AWAY: "away", HELD: "settled"}.get(req.state, "not in the queue")
-        if action in ("undo", "confirm"):
+    def cannot(self, action: str, req: Request, target: list[Post] | None = None, number: int | None = None) -> str:
+        """Why the person cannot do ``action`` on ``req`` now, or ``""``: the action table's rules
+        (``sim.actions``) applied to the simulation's view of the request, as the post the person plays
+        would take it. ``number`` is the request's number as the person knows it (their store's)."""
+        if action == "confirm":
             return "" if req.state == HELD else f"request {req.id} is not awaiting a settle's confirmation"
-        if req.state != HUMAN or post is None or post.idx not in self.human:
-            return f"request {req.id} is {state}, not in the person's queue"
-        if action in ("pass", "whistle"):
-            if not target or any(t.kind != DEPARTMENT_K for t in target):
-                return f"{action} needs departments"
-            if action == "whistle" and post.kind != STREET_K:
-                return "only a street or town office can blow the whistle"
-            if action == "whistle" and (self.net.whistle is None or not self.net.whistle.enabled):
-                return "the whistle is not in use in this scenario"
-        if action == "escalate" and (not target or post.kind == DEPARTMENT_K or target[0].level <= post.level):
-            return "escalate needs a post above"
-        if action == "return" and post.kind != DEPARTMENT_K and (not target or target[0].parent is not post):
-            return "return needs a post directly below"
-        return ""
+        return refusal(action, self._case(req, target, req.id if number is None else number))
+
+    def _case(self, req: Request, target: list[Post] | None, number: int) -> Case:
+        post = req.post
+        played = self.net.posts[min(self.human)] if self.human else post
+        mine = req.state in (HUMAN, HELD) and post is not None and post.idx in self.human
+        status = "open" if req.state == HUMAN else "closed" if req.state in (HELD, CLOSED) else "away"
+        node = post.node.split("#", 1)[0] if post is not None else ""
+        return Case(
+            number=number,
+            status=status,
+            at=node,
+            at_level=GRAPH_LEVELS[post.graph_level] if post is not None else "",
+            account="",
+            post=played.node.split("#", 1)[0] if played is not None else node,
+            level=GRAPH_LEVELS[played.graph_level] if played is not None else "",
+            relation=JURISDICTION if mine or status != "open" else OUTSIDE,
+            with_=node,
+            outcome="settled, within its undo window" if req.state == HELD else None,
+            settled_by="" if req.state == HELD else None,
+            targets=tuple(
+                Target(
+                    t.node.split("#", 1)[0],
+                    GRAPH_LEVELS[t.graph_level],
+                    above=post is not None and post.kind != DEPARTMENT_K and t.level > post.level,
+                    below=t.parent is post,
+                )
+                for t in target or ()
+            ),
+            departments=tuple(self.net.departments),
+            whistle_in_use=self.net.whistle is not None and self.net.whistle.enabled,
+        )
 
     def human_claim(self, req: Request) -> None:
         """Someone at the desk took the request up: that is its response."""
