@@ -135,7 +135,10 @@ class Survival:
         self.open = Histogram()  # ages at the end of those still without the event
 
     def add(self, hours: float, started: float) -> None:
-        self.done.add(hours, bin_of(hours))
+        done = self.done
+        done.counts[bin_of(hours)] += 1
+        done.n += 1
+        done.total += hours
         if started >= self.near_from:
             self.near_d.append(hours)
             self.near_s.append(self.end - started)
@@ -375,41 +378,62 @@ class Metrics:
         drawn: float,
         hold: bool = False,
     ) -> None:
-        """A person's work on one job, booked when it ends (done, stopped, or the run's end): from
-        ``started`` to ``ended``, on duty until ``shift_end`` and overtime after it, of ``drawn`` hours
-        drawn for it (a request's handling) or held (``hold``: a summoned department's person on a
-        whistle, from setting out until the joint work is done). Counted inside the measured window only;
-        ``tracked`` is the index of a post reported on its own (a street or town office, a department),
-        or -1; ``gtype`` a departmental grid's type, or -1."""
+        """A person's work on one job, from ``started`` to ``ended``, on duty until ``shift_end`` and
+        overtime after it: a request's handling (``drawn`` hours drawn for it, booked when it starts) or a
+        summoned department's hold on a whistle (``hold``: booked when it ends, its length then known).
+        Counted inside the measured window only; ``tracked`` is the index of a post reported on its own (a
+        street or town office, a department), or -1; ``gtype`` a departmental grid's type, or -1."""
         w0, w1 = self.start_h, self.end_h
         lo = started if started > w0 else w0
-        hi = min(ended, shift_end, w1)
+        hi = ended if ended < shift_end else shift_end
+        if hi > w1:
+            hi = w1
         if hi > lo:
             self.busy_kind[kind] += hi - lo
             if tracked >= 0:
                 self.busy_post[tracked] += hi - lo
             if gtype >= 0:
                 self.busy_grid[gtype] += hi - lo
-        lo = max(started, shift_end, w0)
-        hi = ended if ended < w1 else w1
-        if hi > lo:
-            self.overtime_kind[kind] += hi - lo
-            if tracked >= 0:
-                self.overtime_post[tracked] += hi - lo
+        if ended > shift_end:
+            lo = shift_end if shift_end > lo else lo
+            hi = ended if ended < w1 else w1
+            if hi > lo:
+                self.overtime_kind[kind] += hi - lo
+                if tracked >= 0:
+                    self.overtime_post[tracked] += hi - lo
         staff = self.staff
         if started >= w0:
             if hold:
                 staff.held += drawn
             else:
                 staff.drawn += drawn
-            rest = drawn - (ended - started)
-            if rest > 1e-12:
-                if ended >= w1:
-                    staff.after_end += rest
-                else:
-                    staff.stopped += rest
+            if ended > w1:
+                staff.after_end += ended - (w1 if w1 > started else started)
         elif ended > w0:
             staff.carried_in += (ended if ended < w1 else w1) - w0
+
+    def unbook(self, kind: int, tracked: int, gtype: int, shift_end: float, stopped: float, ended: float) -> None:
+        """Take back the part after ``stopped`` of work booked until ``ended`` (the resident gave up and
+        the person stopped): it is neither on duty nor overtime, and counts as ``staff.stopped``."""
+        w0, w1 = self.start_h, self.end_h
+        lo, hi = max(stopped, w0), min(ended, shift_end, w1)
+        if hi > lo:
+            self.busy_kind[kind] -= hi - lo
+            if tracked >= 0:
+                self.busy_post[tracked] -= hi - lo
+            if gtype >= 0:
+                self.busy_grid[gtype] -= hi - lo
+        lo, hi = max(stopped, shift_end, w0), min(ended, w1)
+        if hi > lo:
+            self.overtime_kind[kind] -= hi - lo
+            if tracked >= 0:
+                self.overtime_post[tracked] -= hi - lo
+        if stopped >= w1:
+            return
+        staff = self.staff
+        staff.stopped += min(ended, w1) - stopped
+        if ended > w1:
+            staff.after_end -= ended - w1
 
     # --- results -----------------------------------------------------------------------------------
 

@@ -261,6 +261,25 @@ def verdict_of(result: dict[str, Any] | None, share: float) -> str:
     return MET_SURELY if ci and ci[0] is not None and ci[0] >= share else MET_ON_MEAN
 
 
+def against_flat(paired: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The splits' paired differences from the flat one in the share meeting the target, the question
+    ``--pool`` asks: its verdicts control the family-wise error over the splits compared (Holm), not over
+    every KPI the comparison also reports."""
+    from sim.experiment.kpis import BY_NAME
+    from sim.experiment.stats import holm, verdict
+
+    shares = [p["kpis"]["target_share"] for p in paired]
+    adjusted = holm([k["p_value"] if k["p_value"] is not None else 1.0 for k in shares])
+    out = []
+    for p, k, p_holm in zip(paired, shares, adjusted, strict=True):
+        judged = dict(k, p_holm=p_holm)
+        if k["ci"] is not None:
+            lo, hi = k["ci"]
+            judged["verdict"] = verdict(lo, hi, BY_NAME["target_share"].better, significant=p_holm <= 0.05)
+        out.append({"name": p["name"], "vs": p["vs"], "kpis": {"target_share": judged}})
+    return out
+
+
 def with_staff(scenario: Scenario, staff: dict[str, int]) -> Scenario:
     streets = {k: v.model_copy(update={"staff": staff.get(k, v.staff)}) for k, v in scenario.streets.items()}
     towns = {k: v.model_copy(update={"staff": staff.get(k, v.staff)}) for k, v in scenario.towns.items()}
@@ -523,7 +542,7 @@ def staff_answer(
             {"office": load.office, "residents": load.residents, "pickups_per_h": load.pickups_per_h} for load in loads
         ],
         "splits": out_splits,
-        "paired_vs_flat": summary["paired"],
+        "paired_vs_flat": against_flat(summary["paired"]),
         "best": winner,
         "flat_is_best": winner == "flat",
         "rows": rows,

@@ -414,10 +414,8 @@ class Engine:
         self.hour_rates = self._hour_rates()
         self.block_h = self._block_hours()
         self.whistles: list[WhistleCall] = []
-        self.serving: dict[int, Request] = {}
         self.live: dict[int, Request] = {}
         """Every request not yet closed, by id (what is open at the end is judged from it)."""
-        """Requests in someone's hands, by id (their work is booked when it ends, or at the end of the run)."""
         self.open_whistles: set[int] = set()
         self._row: Callable[[Row], None] | None = log.append if log is not None else None
         self.details = {"": 0}
@@ -808,10 +806,10 @@ class Engine:
         lines = post.lines
         best = lines[0]
         if len(lines) > 1 or not (best.on and best.busy < best.n):
-            best = max(
-                (line for line in lines if line.on and line.busy < line.n),
-                key=lambda line: line.until,
-            )
+            until = -INF
+            for line in lines:
+                if line.on and line.busy < line.n and line.until > until:
+                    best, until = line, line.until
         best.busy += 1
         post.avail -= 1
         return best
@@ -846,7 +844,8 @@ class Engine:
             took = self.net.categories[req.cat].handling[post.kind](self._z(req))
         job = Job(post, line, server, now, line.until, took)
         req.job = job
-        self.serving[req.id] = req
+        # booked now, its length known: on duty until the person's shift ends, overtime after it
+        self.metrics.work(post.kind, post.track, post.gtype, now, line.until, now + took, took)
         Call(self.env, took, (req, job), self._done)
 
     def _picked(self, req: Request, post: Post, now: float) -> None:
@@ -872,13 +871,18 @@ class Engine:
             m.office_wait[post.track][req.prio].leave(req.enq)
 
     def _end_job(self, req: Request, job: Job, now: float) -> None:
-        """The person working on ``req`` stops (done, or the resident gave up): book their time, free
-        them, and hand the post's waiting work out again."""
+        """The person working on ``req`` stops (done, or the resident gave up: then the rest of the time
+        booked for it is taken back): free them, and hand the post's waiting work out again."""
         req.job = None
-        del self.serving[req.id]
         post = job.post
-        self.metrics.work(post.kind, post.track, post.gtype, job.started, job.shift_end, now, job.took)
-        self._release(post, job.line, now)
+        if now < job.started + job.took:
+            self.metrics.unbook(post.kind, post.track, post.gtype, job.shift_end, now, job.started + job.took)
+        line = job.line
+        if now >= post.cap_until:
+            self._roster(post, now)
+        line.busy -= 1
+        if line.on:
+            post.avail += 1
         post.free.append(job.server)
 
     def _done(self, ev: Any) -> None:
@@ -1759,10 +1763,6 @@ class Engine:
                 for hold in self.whistles[wid].holds:
                     dept = hold.post
                     m.work(dept.kind, dept.track, -1, hold.started, hold.shift_end, end, end - hold.started, True)
-            for req in self.serving.values():
-                job = req.job
-                assert job is not None
-                m.work(job.post.kind, job.post.track, job.post.gtype, job.started, job.shift_end, end, job.took)
             self._judge_open(end)
         m.end_h = end
         seen: dict[int, float] = {}
