@@ -192,7 +192,7 @@ def test_train_shift_under_way(snap_compare, small_world, tmp_path, monkeypatch,
         live.pause(True)
         live.close()
     low, _, _ = small_world
-    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db, "account": "ann"})
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = pilot.app.screen
