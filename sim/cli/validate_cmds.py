@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -39,6 +41,21 @@ AtOption = Annotated[
 PeerOption = Annotated[str | None, typer.Option("--peer", help="Also run the model in another simulator: ciw.")]
 
 
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar that starts at its first update: the library forks its worker processes before
+    that, and a process should not fork while a progress bar's thread runs."""
+    with ExitStack() as stack:
+        bar: list[Callable[..., None]] = []
+
+        def update(done: int, total: int) -> None:
+            if not bar:
+                bar.append(stack.enter_context(progress_bar(description, total=total, count=True)))
+            bar[0](done, total)
+
+        yield update
+
+
 def _numbers(text: str, option: str) -> list[float]:
     from sim.analysis.validation import ValidationError
 
@@ -57,8 +74,8 @@ def _run(
     from sim.analysis.validation import CASES, Settings, validate
 
     settings = Settings(reps=reps, customers=customers, seed=seed, warmup=warmup)
-    with progress_bar(f"validate {case}", total=1, count=True) as update:
-        result = validate(case, settings, workers=workers, progress=lambda done, total: update(done, total), **params)
+    with _progress(f"validate {case}") as update:
+        result = validate(case, settings, workers=workers, progress=update, **params)
     assert case in CASES
     if as_json:
         print_json(result.to_json())
@@ -381,8 +398,8 @@ def all_cases(
     """
     from sim.analysis.validation import validate_all
 
-    with progress_bar("validate all", total=1, count=True) as update:
-        results = validate_all(quick, workers=workers, seed=seed, progress=lambda done, total: update(done, total))
+    with _progress("validate all") as update:
+        results = validate_all(quick, workers=workers, seed=seed, progress=update)
     if as_json:
         print_json([r.to_json() for r in results])
     else:
@@ -415,6 +432,24 @@ def _verdict(agrees: bool, rule: str) -> str:
 REL_TOL_TEXT = "2%"
 
 
+def _rows(m: Any, name: str) -> list[list[str]]:
+    """A measure's row against theory and, with a peer, a row against the peer: the peer's mean in the
+    expected-value column and the interval of engine − peer, which agrees when it contains 0."""
+    rows = [[name, fmt(m.theory), fmt(m.sim), _interval(m.ci), _verdict(m.theory_agrees, m.rule)]]
+    if m.peer is not None:
+        peer = m.peer
+        rows.append(
+            [
+                f"  vs {peer.name}",
+                fmt(peer.sim),
+                fmt(m.sim),
+                "Δ " + _interval(peer.difference_ci),
+                _verdict(peer.agrees, peer.rule),
+            ]
+        )
+    return rows
+
+
 def print_case(result: Any) -> None:
     p = result.params
     head = f"{result.case}: {result.title}; {p['customers']:,} requests × {p['reps']} replications, seed {p['seed']}"
@@ -423,10 +458,10 @@ def print_case(result: Any) -> None:
     t = table(
         head, "measure", result.theory_name, "engine", f"interval ({result.level:.2%})", "agrees", wrap_first=True
     )
-    for m in result.measures:  # the verdict against the peer has a table of its own
-        t.add_row(m.label, fmt(m.theory), fmt(m.sim), _interval(m.ci), _verdict(m.theory_agrees, m.rule))
+    for m in result.measures:
+        for row in _rows(m, m.label):
+            t.add_row(*row)
     out.print(t)
-    _peer_table([result], by_case=False)
     _footer([result])
     for note in result.notes:
         out.print(f"[dim]{note}[/]")
@@ -434,35 +469,18 @@ def print_case(result: Any) -> None:
     out.print("[green]agrees on every measure ✓[/]" if not bad else f"[red]disagrees on {', '.join(bad)} ✗[/]")
 
 
-def _peer_table(results: list[Any], *, by_case: bool) -> None:
-    rows = [(r, m) for r in results for m in r.measures if m.peer is not None]
-    if not rows:
-        return
-    names = sorted({m.peer.name for _, m in rows})
-    cols = (["case"] if by_case else []) + ["measure", "peer", "engine − peer", "agrees"]
-    t = table(
-        f"The engine against {', '.join(names)} (Welch interval of the difference)",
-        *cols,
-        right_from=2 if by_case else 1,
-    )
-    for r, m in rows:
-        cells = [
-            m.name if by_case else m.label,
-            fmt(m.peer.sim),
-            _interval(m.peer.difference_ci),
-            _verdict(m.peer.agrees, m.peer.rule),
-        ]
-        t.add_row(*([r.case] if by_case else []), *cells)
-    out.print(t)
-
-
 def _footer(results: list[Any]) -> None:
     first = results[0]
-    peers = any(r.peer_name for r in results)
+    peers = sorted({r.peer_name for r in results if r.peer_name})
     text = (
         f"Intervals are 95% simultaneous over the table's {first.tests} tests (Bonferroni: each at {first.level:.2%}); "
-        "a measure agrees when theory lies inside its interval"
-        + (" and the engine − peer interval contains 0" if peers else "")
+        "a measure agrees when the expected value lies inside its interval"
+        + (
+            f"; a 'vs {peers[0]}' row gives {peers[0]}'s mean and the Welch interval of the engine's difference "
+            "from it (Δ), which agrees when it contains 0"
+            if peers
+            else ""
+        )
         + f". ±{REL_TOL_TEXT}: a share read off the waiting-time histogram (bins 2% apart) whose interval is "
         f"narrower than its bin, judged within {REL_TOL_TEXT} of the expected value instead."
     )
@@ -475,25 +493,20 @@ def print_all(results: list[Any]) -> None:
         f"validate all: {p['customers']:,} requests × {p['reps']} replications per case, seed {p['seed']}",
         "case",
         "measure",
-        "theory",
+        "expected",
         "engine",
         f"interval ({results[0].level:.2%})",
         "agrees",
         right_from=2,
     )
     for r in results:
-        for i, m in enumerate(r.measures):
-            t.add_row(
-                r.case if i == 0 else "",
-                m.name,
-                fmt(m.theory),
-                fmt(m.sim),
-                _interval(m.ci),
-                _verdict(m.theory_agrees, m.rule),
-            )
+        first = True
+        for m in r.measures:
+            for row in _rows(m, m.name):
+                t.add_row(r.case if first else "", *row)
+                first = False
         t.add_section()
     out.print(t)
-    _peer_table(results, by_case=True)
     _footer(results)
     bad = [r.case for r in results if not r.agrees]
     seconds = sum(r.seconds for r in results)

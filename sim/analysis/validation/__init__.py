@@ -223,13 +223,21 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
 
 
-def _outcomes(tasks: list[Task], workers: int) -> Iterator[tuple[Task, tuple[dict[str, Figure], float]]]:
+def _outcomes(
+    tasks: list[Task], workers: int, progress: Progress | None
+) -> Iterator[tuple[Task, tuple[dict[str, Figure], float]]]:
+    """Each task's figures as they come. On Linux the pool's workers are forked before ``progress`` is
+    first called (a progress bar starts a thread), and inherit the specs already built here."""
     if workers <= 1 or len(tasks) <= 1:
+        if progress:
+            progress(0, len(tasks))
         for task in tasks:
             yield task, _replicate(task)
         return
     with _pool(min(workers, len(tasks))) as pool:
         futures = {pool.submit(_replicate, task): task for task in tasks}
+        if progress:
+            progress(0, len(tasks))
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -256,7 +264,7 @@ def _run(
     ours: dict[tuple[str, int], dict[str, Figure]] = {}
     theirs: dict[tuple[str, int], dict[str, Figure]] = {}
     seconds: dict[str, float] = {}
-    for done, (task, (figures, took)) in enumerate(_outcomes(tasks, n_workers), start=1):
+    for done, (task, (figures, took)) in enumerate(_outcomes(tasks, n_workers, progress), start=1):
         name, _, _, rep, on_peer = task
         (theirs if on_peer else ours)[(name, rep)] = figures
         seconds[name] = seconds.get(name, 0.0) + took
