@@ -319,7 +319,7 @@ def _judge(
         spec.title,
         spec.theory_name,
         spec.peer_name,
-        {**spec.params, **settings.as_params()},
+        {**settings.as_params(), **spec.params},  # a case may say it uses no warm-up
         measures,
         tests,
         seconds,

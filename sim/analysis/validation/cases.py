@@ -703,6 +703,7 @@ def arrivals(settings: Settings, arrival_rate: float = 20.0, service_rate: float
             "days": days,
             "peak_hour": peak,
             "trough_hour": trough,
+            "warmup": 0.0,  # from empty: the theory covers the start
         },
         expected,
         {
