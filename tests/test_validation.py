@@ -118,6 +118,7 @@ def test_rota_queue_with_one_shift_is_erlang_c():
     assert q.wq == pytest.approx(MMC(9.35, 1.0, 11).wq_mean, rel=1e-6)
     assert q.p_wait == pytest.approx(erlang_c(11, 9.35), rel=1e-6)
     assert q.utilisation == pytest.approx(0.85, rel=1e-6)
+    assert q.overtime_h == 0.0  # nobody's shift ends
 
 
 def test_rota_queue_handover_adds_the_outgoing_people():
@@ -159,7 +160,7 @@ MEASURES = {
     "network": [f"wq_h_{k}" for k in ("unit", "building", "grid", "community", "street")]
     + [f"utilisation_{k}" for k in ("unit", "building", "grid", "community", "street")],
     "arrivals": ["arrival_rate", "count_dispersion", "occupancy_peak", "occupancy_trough", "occupancy_dispersion"],
-    "shifts": ["wq_h", "p_wait", "utilisation"],
+    "shifts": ["wq_h", "p_wait", "utilisation", "overtime_h_per_day"],
 }
 
 

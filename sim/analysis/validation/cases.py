@@ -764,7 +764,9 @@ def shifts(
     warm = round(warmup_hours(settings, arrival_rate) / 24.0) * 24.0
 
     def replicate(ss: np.random.SeedSequence) -> dict[str, Figure]:
-        return queue_figures(mdl.run(ss, settings.customers, warm), STREET_K)
+        m = mdl.run(ss, settings.customers, warm)
+        overtime = m.overtime_kind[STREET_K] * 24.0 / (m.end_h - m.start_h)
+        return {**queue_figures(m, STREET_K), "overtime_h_per_day": (overtime, 0.0)}
 
     def in_ciw(ss: np.random.SeedSequence) -> dict[str, float]:
         out = ciw_queue(arrival_rate, service_rate, rota, settings.customers, warm, peer_seed(ss))
@@ -783,8 +785,13 @@ def shifts(
             "peer": peer,
             "warmup_h": warm,
         },
-        {"wq_h": chain.wq, "p_wait": chain.p_wait, "utilisation": chain.utilisation},
-        dict(QUEUE_LABELS),
+        {
+            "wq_h": chain.wq,
+            "p_wait": chain.p_wait,
+            "utilisation": chain.utilisation,
+            "overtime_h_per_day": chain.overtime_h,
+        },
+        {**QUEUE_LABELS, "overtime_h_per_day": "overtime: hours a day of work finished after a shift ended"},
         replicate,
         peer_name="Ciw" if peer else None,
         peer=in_ciw if peer else None,

@@ -5,8 +5,8 @@ runs exactly as ``microgov run`` does: the district is built from it, the networ
 posts with duty calendars and time distributions, and the same ``Engine`` moves the requests. What makes
 a model textbook-simple is only what the scenario says: one street, requests that all land at one post
 (or climb the hierarchy with fixed chances), exponential or named handling times, people on duty
-around the clock (or a daily rota), no whistle, no neighbours, no repeat requests, and deadlines or
-patience only where the case is about them.
+around the clock (or a daily rota), no whistle, no neighbours, no repeat requests, and automatic
+escalation at a deadline or residents' patience only where the case is about them.
 
 The default categories are kept with a share of 0 (a scenario extends the defaults and cannot remove
 a table) and the model's own categories carry every request: one per priority, settled at every level
@@ -82,8 +82,8 @@ def model(
     ``posts`` overrides post kinds (``on_duty``, ``handling``, ``staff``, ...); ``settle`` gives each
     level's chance of settling what reaches it (default: every level settles everything). With
     ``deadline_h`` every priority's response deadline is that long and a request still waiting
-    unanswered at it is sent up (to ``escalate_to`` at most); without, nothing is escalated
-    automatically. ``patience`` is the ``[patience]`` table (default: residents never give up)."""
+    unanswered at it is sent up (to ``escalate_to`` at most); without, the default deadlines only
+    count misses. ``patience`` is the ``[patience]`` table (default: residents never give up)."""
     total = float(sum(rates))
     if total <= 0:
         raise ValidationError("the arrival rate must be above 0")
@@ -103,9 +103,11 @@ def model(
             "department_solves": 1.0,
             "grid": "urban_management",
         }
-    ample = 100_000.0  # the longest deadline a scenario may set: never reached in these models
-    d = deadline_h if deadline_h is not None else ample
-    deadlines = {p: {"response_h": d, "resolution_h": max(d, ample if deadline_h is None else d)} for p in PRIORITIES}
+    # Without a case's own deadline the default deadlines stand, but nothing happens at them (no
+    # automatic escalation, no repeat requests): they only count misses. (A deadline far beyond the run
+    # would keep every request's alarm, and so the request, in memory until the end.)
+    if deadline_h is not None:
+        deadlines = {p: {"response_h": deadline_h, "resolution_h": deadline_h} for p in PRIORITIES}
     data: dict[str, Any] = {
         "name": name,
         "seed": 0,
@@ -127,7 +129,7 @@ def model(
         },
         "categories": categories,
         "posts": {kind: dict(spec) for kind, spec in posts.items()},
-        "deadlines": deadlines,
+        **({"deadlines": deadlines} if deadline_h is not None else {}),
         "escalation": {"auto": deadline_h is not None, "auto_top": escalate_to},
         "whistle": {"enabled": False},
         "grids": {"mode": "merged"},

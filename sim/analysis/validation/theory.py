@@ -205,6 +205,8 @@ class RotaQueue:
     """The share of arrivals that find everyone on duty busy (PASTA, averaged over the day)."""
     utilisation: float
     """People on duty who are busy, over people on duty, over the day (overtime not counted)."""
+    overtime_h: float
+    """Hours a day of work finished by people whose shift had ended."""
 
 
 def rota_queue(
@@ -264,6 +266,8 @@ def rota_queue(
     def busy(c: int) -> np.ndarray:
         return np.array([min(n - k, c) for n, k in states], dtype=float)
 
+    overtime = np.array([k for _, k in states], dtype=float)
+
     steps = []
     for hours, c in shifts:
         q = generator(c)
@@ -283,17 +287,23 @@ def rota_queue(
             p = handed_over(expm_multiply(q_t, p), change_t)
         if np.abs(p - start).sum() < 1e-11:
             break
-    area_wait = area_blocked = area_busy = staff_hours = 0.0
+    area_wait = area_blocked = area_busy = area_overtime = staff_hours = 0.0
     for (hours, c), (_, aug_t, change_t) in zip(shifts, steps, strict=True):
         xy = expm_multiply(aug_t, np.concatenate([p, np.zeros(size)]))
         spent = xy[size:]  # expected hours in each state during the shift
         area_wait += float(spent @ waiting(c))
         area_blocked += float(spent @ blocked(c))
         area_busy += float(spent @ busy(c))
+        area_overtime += float(spent @ overtime)
         staff_hours += c * hours
         p = handed_over(xy[:size], change_t)
     day = sum(h for h, _ in shifts)
-    return RotaQueue(wq=area_wait / day / lam, p_wait=area_blocked / day, utilisation=area_busy / staff_hours)
+    return RotaQueue(
+        wq=area_wait / day / lam,
+        p_wait=area_blocked / day,
+        utilisation=area_busy / staff_hours,
+        overtime_h=area_overtime * 24.0 / day,
+    )
 
 
 def _rota_truncation(lam: float, mu: float, shifts: Sequence[tuple[float, int]]) -> int:
