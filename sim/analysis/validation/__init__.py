@@ -234,12 +234,15 @@ def _outcomes(
         for task in tasks:
             yield task, _replicate(task)
         return
-    with _pool(min(workers, len(tasks))) as pool:
+    pool = _pool(min(workers, len(tasks)))
+    try:
         futures = {pool.submit(_replicate, task): task for task in tasks}
         if progress:
             progress(0, len(tasks))
         for future in as_completed(futures):
             yield futures[future], future.result()
+    finally:  # on an error or an interrupt, drop what has not started
+        pool.shutdown(cancel_futures=True)
 
 
 def _run(
