@@ -1,5 +1,5 @@
 """The validation suite as a benchmark: ``microgov validate all`` at its defaults (10 replications of
-200,000 requests per case) and with ``--quick`` (20,000), each in a fresh process on a local pool of
+200,000 requests per case) and with ``--quick`` (10,000), each in a fresh process on a local pool of
 one worker per core, against a bare SimPy M/M/c measured in the same run.
 
 Prints every case's measures (theory, the engine's mean and simultaneous interval, agreement), the wall

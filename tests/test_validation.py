@@ -188,7 +188,7 @@ def test_validate_all_json_shape(quick):
     tests = sum(len(c["measures"]) + sum(1 for m in c["measures"] if m["peer"]) for c in quick)
     for case in quick:
         assert {"case", "params", "measures", "agrees"} <= set(case)
-        assert case["params"]["customers"] == 20_000 and case["params"]["reps"] == 10
+        assert case["params"]["customers"] == 10_000 and case["params"]["reps"] == 10
         # one table: every interval is simultaneous over every test in it
         assert case["interval"]["simultaneous_over"] == tests
         assert case["interval"]["each_at"] == pytest.approx(1 - 0.05 / tests)
@@ -235,7 +235,7 @@ def test_a_wrong_model_disagrees():
     from sim.analysis.validation import _judge
     from sim.analysis.validation.cases import mmc
 
-    settings = Settings(customers=20_000, reps=5)
+    settings = Settings(customers=10_000, reps=5)
     spec = mmc(settings, arrival_rate=9.35, servers=11)
     spec.theory["wq_h"] = MMC(9.35, 1.0, 12).wq_mean
     result = _judge(spec, settings, [spec.replicate(s) for s in settings.seeds()], None, len(spec.theory), 0.0)

@@ -58,7 +58,7 @@ REL_TOL = 0.02
 EPS = 1e-6
 #: ``validate all`` at its defaults (a benchmark) and with ``--quick`` (the test suite).
 FULL = Settings(reps=10, customers=200_000, seed=0, warmup=0.1)
-QUICK = Settings(reps=10, customers=20_000, seed=0, warmup=0.1)
+QUICK = Settings(reps=10, customers=10_000, seed=0, warmup=0.1)
 
 Progress = Callable[[int, int], None]
 
