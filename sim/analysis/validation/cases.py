@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sim import limits
 from sim.analysis.validation import theory
 from sim.analysis.validation.models import (
     ALL_DAY,
@@ -59,12 +60,14 @@ class Settings:
     def check(self) -> None:
         if self.reps < 2:
             raise ValidationError(f"--reps: at least 2 replications are needed for an interval, found {self.reps}")
+        if self.reps > limits.MAX_REPS:
+            raise ValidationError(f"--reps: at most {limits.MAX_REPS:,} replications, found {self.reps:,}")
         if self.customers < 1000:
             raise ValidationError(f"--customers: at least 1,000 requests per replication, found {self.customers:,}")
         if self.customers > 50_000_000:
             raise ValidationError(f"--customers: at most 50,000,000 requests per replication, found {self.customers:,}")
-        if self.seed < 0:
-            raise ValidationError(f"--seed: expected 0 or more, found {self.seed}")
+        if not 0 <= self.seed <= limits.MAX_SEED:
+            raise ValidationError(f"--seed: expected 0 to {limits.MAX_SEED}, found {self.seed}")
         if not 0.0 <= self.warmup <= 0.9:
             raise ValidationError(f"--warmup: expected a share of the requests from 0 to 0.9, found {self.warmup:g}")
 
