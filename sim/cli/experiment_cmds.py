@@ -299,7 +299,7 @@ def compare(
       microgov compare scenarios/haigang-2020.toml --variant "no whistle: whistle.enabled=false" --reps 5 --days 14
       microgov compare scenarios/haigang-2020.toml --variant "separate grids: grids.mode=\\"separate\\"" \\
           --variant "11 staff: staffing.per_office=11; streets.S1.staff=11" --reps 5 --days 14
-      microgov compare a.toml b.toml --reps auto --ci-width 0.005 --kpi response_rate --json[/]
+      microgov compare scenarios/haigang-2019.toml scenarios/haigang-2020.toml --reps auto --ci-width 0.005 --json[/]
     """
     from sim.experiment.compare import compare_scenarios
     from sim.experiment.executors import executor_for
@@ -380,10 +380,14 @@ def sweep(
     """Run a scenario over a grid or Latin hypercube of settings, with common random numbers across
     design points; every KPI per point with its 95% interval, and a plot of each KPI against each key.
 
+    [bold]--variant[/] adds a series: the file with overrides of its own, run at every design point.
+
     [dim]Examples:
       microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,20,30,50 --reps 5 --days 14
       microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,60 \\
-          --vary referral.delay.mean_h=1,6 --design lhs --samples 12 --out out/sweep[/]
+          --vary referral.delay.mean_h=1,6 --design lhs --samples 12 --out out/sweep
+      microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,30,50 \\
+          --variant "no whistle: whistle.enabled=false" --reps 3 --days 14[/]
     """
     from sim.experiment.executors import executor_for
     from sim.experiment.sweep import parse_vary, plan_sweep, run_planned

@@ -211,13 +211,11 @@ def plan_entries(
     files: Sequence[str | Path | Scenario],
     sets: Sequence[str] = (),
     variants: Sequence[str | Variant] = (),
-    *,
-    distinct: bool = True,
 ) -> list[Entry]:
     """The labelled scenarios for ``files`` (each with ``sets`` applied) and ``variants`` (each the first
     file with ``sets`` and then its own overrides). A file is labelled with its scenario's name (its
-    file name added where two names are the same), a variant with its own label. ``distinct`` refuses
-    two scenarios that are the same after every override (every paired difference would be zero)."""
+    file name added where two names are the same), a variant with its own label. Two scenarios that are
+    the same after every override are refused (every paired difference would be zero)."""
     if not files:
         raise ExperimentError("nothing to compare: give at least one scenario")
     if len(files) + len(variants) > limits.MAX_POINTS:
@@ -225,7 +223,7 @@ def plan_entries(
             f"{len(files) + len(variants):,} scenarios and variants, more than the {limits.MAX_POINTS:,} one "
             "experiment takes"
         )
-    parsed = [v if isinstance(v, Variant) else parse_variant(v) for v in variants]
+    parsed = [make_variant(v.label, v.sets) if isinstance(v, Variant) else parse_variant(v) for v in variants]
     common = [parse_override(text) for text in sets]
     set_layers = [override_layer(o) for o in common]
     bases: list[tuple[str, tuple[Layer, ...], Scenario]] = []
@@ -264,8 +262,7 @@ def plan_entries(
             first = exc.first
             raise ScenarioError(first if first.source == variant.source else _tell(first, variant.label)) from None
         entries.append(Entry(variant.label, scenario, tuple(layers), origin, tuple(sets), variant))
-    if distinct:
-        refuse_identical(entries)
+    refuse_identical(entries)
     return entries
 
 
