@@ -177,12 +177,16 @@ def too_short_lines(items: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
     for rate in dict.fromkeys(item["rate"] for item in items):
         mine = [i for i in items if i["rate"] == rate]
-        names = " and ".join(f"{i['priority']} ({i['deadline_h']:g} h)" for i in mine)
-        longest = max(i["deadline_h"] for i in mine)
-        rates = "resolution and satisfaction rates" if rate == "resolution" else f"{rate} rate"
+        each = [f"{i['priority']} ({i['deadline_h']:g} h)" for i in mine]
+        names = each[0] if len(each) == 1 else f"{', '.join(each[:-1])} and {each[-1]}"
+        days = math.ceil(max(i["deadline_h"] for i in mine) / 24)
+        rates, judge = (
+            ("resolution and satisfaction rates", "judge") if rate == "resolution" else (f"{rate} rate", "judges")
+        )
         lines.append(
-            f"the {rates} judge no {names} requests: their {rate} deadline is longer than the "
-            f"{mine[0]['window_h']:g} h measured; measure more than {math.ceil(longest / 24)} days after warm-up"
+            f"the {rates} {judge} no {names} requests: their {rate} deadline is not shorter than the "
+            f"{mine[0]['window_h']:g} h measured; measure more than {days} day{'s' if days != 1 else ''} after "
+            "warm-up"
         )
     return lines
 

@@ -91,10 +91,41 @@ def pct(x: float | None) -> str:
     return "–" if x is None else f"{x:+.1%}"
 
 
+#: A figure as tables show it: digits with their signs, separators, units and intervals.
+_FIGURE = re.compile(r"[-+−–±~≈<>≤≥×/:()%.,Δ\s\d]*(?:pp|h|s|k|M)?[-+−–±~()%.,\s\d]*")
+
+
+class _Table(Table):
+    """A report table that keeps its figures whole on a narrow terminal: a column of figures is never
+    narrower than its widest one, and text (labels, verdicts, headers) folds to make room."""
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        for column in self.columns:
+            texts = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain for c in column.cells]
+            figures = [t for t in texts if t.strip()]
+            column.no_wrap = False
+            column.overflow = "fold"
+            header = Text.from_markup(str(column.header)).plain if not isinstance(column.header, Text) else ""
+            words = [Text(w).cell_len for w in header.split()]
+            if figures and all(_FIGURE.fullmatch(t) for t in figures):
+                words += [Text(t).cell_len for t in figures]  # a figure is one word: never broken
+            column.min_width = max(words, default=0)
+        yield from super().__rich_console__(console, options)
+
+
 def table(title: str, *columns: str, right_from: int = 1, wrap_first: bool = False) -> Table:
-    """A compact report table; columns from ``right_from`` on are right-aligned (numbers). With
-    ``wrap_first`` the first column (labels) wraps on a narrow terminal instead of cutting numbers."""
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold", pad_edge=False)
+    """A compact report table; columns from ``right_from`` on are right-aligned (numbers) and kept whole
+    on a narrow terminal. With ``wrap_first`` the first column (labels) wraps there."""
+    t = _Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        title_style="bold",
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for i, col in enumerate(columns):
         t.add_column(col, justify="right" if i >= right_from else "left", no_wrap=not (wrap_first and i == 0))
     return t

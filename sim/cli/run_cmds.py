@@ -116,7 +116,7 @@ def _judged(x: float | None, n: int) -> str:
 
 def print_kpis(k: dict[str, Any]) -> None:
     head = table(
-        f"{k['scenario']}: {k['days']:g} days, seed {k['seed']}",
+        f"{k['scenario']}: {k['days']:g} day{'' if k['days'] == 1 else 's'}, seed {k['seed']}",
         "requests",
         "resolved",
         "open",

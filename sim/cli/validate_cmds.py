@@ -450,27 +450,6 @@ def _rows(m: Any, name: str) -> list[list[str]]:
     return rows
 
 
-def _keep_numbers_whole(t: Any, first: int) -> None:
-    """On a narrow terminal the labels wrap; the figures (columns from ``first`` on) are never cut."""
-    from rich.text import Text
-
-    def width(column: Any) -> int:
-        cells = [column.header, *column.cells]
-        return max(c.cell_len if isinstance(c, Text) else Text.from_markup(str(c)).cell_len for c in cells)
-
-    columns = t.columns
-    for column in columns[: first - 1]:  # the case's name
-        column.width = width(column)
-    for column in columns[first:]:
-        column.width = width(column)
-    measure = columns[first - 1]
-    measure.no_wrap = False
-    measure.overflow = "fold"
-    # kept whole where the terminal has room for it, beside the padding, dividers and edges
-    room = out.width - sum(c.width or 0 for c in columns if c is not measure) - 3 * len(columns) + 1
-    measure.width = max(8, min(room, width(measure)))
-
-
 def print_case(result: Any) -> None:
     p = result.params
     head = f"{result.case}: {result.title}; {p['customers']:,} requests × {p['reps']} replications, seed {p['seed']}"
@@ -482,7 +461,6 @@ def print_case(result: Any) -> None:
     for m in result.measures:
         for row in _rows(m, m.label):
             t.add_row(*row)
-    _keep_numbers_whole(t, first=1)
     out.print(t)
     _footer([result])
     for note in result.notes:
@@ -528,7 +506,6 @@ def print_all(results: list[Any]) -> None:
                 t.add_row(r.case if first else "", *row)
                 first = False
         t.add_section()
-    _keep_numbers_whole(t, first=2)
     out.print(t)
     _footer(results)
     bad = [r.case for r in results if not r.agrees]
