@@ -569,7 +569,9 @@ class Store:
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
         if not create and not self.path.is_file():
-            raise StoreError(f"{self.path}: no queue store here (create one with microgov queue init)")
+            raise StoreError(
+                f"{self.path}: no queue store here (create one with: {table.queue_command('init SCENARIO', self.path)})"
+            )
         self._depth = 0
         self._docs: dict[int, dict[str, Any]] = {}  # shifts' scenario documents, parsed once (never rewritten)
         self._departments: tuple[str, ...] | None = None
@@ -1097,7 +1099,7 @@ class Store:
             (account,),
         ).fetchall()
         if not any(in_scope(row["post"], post) for row in rows):
-            raise Refused(table.no_grant(account, post))
+            raise Refused(table.no_grant(account, post, self.path))
         return str(rows[0]["role"])
 
     def grant(self, by: str, account: str, post: str, *, role: str | None = None, name: str | None = None) -> Operator:
