@@ -1107,6 +1107,8 @@ class Store:
         ``operator`` unless ``role`` says otherwise; ``name`` its display name) or changing its role;
         admins only. Logged, refused or not."""
 
+        from sim.identity import full_name
+
         def work(db: sqlite3.Connection) -> Operator:
             self._require_admin(by, "grant")
             if account == SYSTEM or not _ACCOUNT_NAME.fullmatch(account):
@@ -1120,7 +1122,8 @@ class Store:
             new_role = role or (old.role if old else "operator")
             if old is not None and old.role == "admin" and new_role != "admin":
                 self._keep_an_admin(db, account)
-            shown = (name or "").strip() or (old.name if old else "") or account
+            # the name shown defaults as the first admin's does: the system's name for the account
+            shown = (name or "").strip() or (old.name if old else "") or full_name(account)
             self._set_operator(db, by, account, post, new_role, shown, "")
             op = self.operator(account)
             assert op is not None

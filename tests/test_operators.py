@@ -183,3 +183,20 @@ def test_hints_are_whole_commands_that_work_when_copied(cli, db: Path):
     with Store(db) as s, pytest.raises(Refused) as refused:
         s.act("ann", "S1", "note", 1, note="hi")
     assert str(refused.value).endswith(f"(an admin gives one with: microgov queue grant ann --post S1 --db {db})")
+
+
+def test_a_granted_accounts_name_defaults_as_the_first_admins_does(db: Path):
+    """Without --name, an account's shown name is the system's name for it, as for the store's first
+    admin; an account the system does not know shows as itself."""
+    named = [p for p in pwd.getpwall() if _name_ok(p.pw_name) and full_name(p.pw_name) != p.pw_name]
+    with Store(db) as s:
+        s.grant(ME, "nosuchacct", "S1")
+        assert s.operator("nosuchacct").name == "nosuchacct"
+        if named:
+            account = named[0].pw_name
+            s.grant(ME, account, "S1")
+            assert s.operator(account).name == full_name(account)
+
+
+def _name_ok(account: str) -> bool:
+    return account != ME and account.isascii() and account.replace("-", "").replace("_", "").isalnum()

@@ -49,9 +49,8 @@ ADDED = {
     "staff": {"--reps": "2", "--days": "1"},
     "validate": {"--reps": "2", "--customers": "2000"},
 }
-#: The fuzz harness's size (``python -m tests.fuzz``) and its environment twin for ``tests/test_fuzz.py``.
+#: The fuzz harness's size (``python -m tests.fuzz``).
 HARNESS_CAPS = {"--generated": 3}
-ENV_CAPS = {"FUZZ_EXAMPLES": 3}
 #: Commands that open the interactive console: parsed, not run.
 CONSOLE = ("console", "train")
 EXIT_MARK = re.compile(r"#\s*exits\s+(\d+)\s*$")
@@ -185,9 +184,6 @@ def resize(argv: list[str], caps: dict[str, float], added: dict[str, str]) -> li
 def runnable(command: Command) -> tuple[str, list[str], dict[str, str]]:
     """How a README command runs here: ("run" | "parse" | "skip: why", argv, environment additions)."""
     argv, env = command.argv, dict(command.env)
-    for key, cap in ENV_CAPS.items():
-        if key in env:
-            env[key] = _cap(env[key], cap)
     program, args = argv[0], argv[1:]
     if program == "make":
         return "skip: make (this test runs under make test; make run opens the console)", argv, env
@@ -271,8 +267,10 @@ def test_sizes_are_capped_and_nothing_else_changes():
         "--db",
         "q.db",
     ]
-    fuzz = runnable(parse_command(1, "FUZZ_EXAMPLES=300 .venv/bin/python -m tests.fuzz --generated 300"))
-    assert fuzz[1][1:] == ["-m", "tests.fuzz", "--generated", "3"] and fuzz[2] == {"FUZZ_EXAMPLES": "3"}
+    fuzz = runnable(parse_command(1, ".venv/bin/python -m tests.fuzz --generated 300 --seed 7"))
+    assert fuzz[1][1:] == ["-m", "tests.fuzz", "--generated", "3", "--seed", "7"]
+    suite = runnable(parse_command(1, "FUZZ_EXAMPLES=300 .venv/bin/pytest tests/test_fuzz.py"))
+    assert suite[0].startswith("skip") and suite[2] == {"FUZZ_EXAMPLES": "300"}
     assert runnable(parse_command(1, "microgov console --as S1"))[0] == "parse"
     assert runnable(parse_command(1, "microgov train t.toml --autopilot idle"))[0] == "run"
     assert parse_command(1, "microgov queue claim 9 --as S2   # exits 2").exits == 2

@@ -558,7 +558,13 @@ def grant(
         ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", metavar="NAME", help="The name shown for the account.", show_default=False)
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The name shown for the account (default: the name the system has for it, else the account).",
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
