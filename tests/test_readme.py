@@ -277,6 +277,7 @@ def test_sizes_are_capped_and_nothing_else_changes():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a block of experiments on a busy machine; each command has its own 300 s
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block_runs(block: Block, tmp_path: Path):
     if any("../shared/data" in c.text for c in block.commands) and not SHARED_DATA.is_dir():
