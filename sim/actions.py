@@ -17,7 +17,10 @@ grants, changes a live store's district and exports the audit log.
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass
+from os import PathLike
 
 #: The request is at the acting post or below it.
 JURISDICTION = "jurisdiction"
@@ -156,11 +159,16 @@ def no_request(number: int) -> str:
     return f"no request #{number}"
 
 
-def no_grant(account: str, post: str) -> str:
-    return (
-        f"{account} holds no grant covering {post} "
-        f"(an admin gives one with: microgov queue grant {account} --post {post})"
-    )
+def queue_command(words: str, db: str | PathLike[str] | None) -> str:
+    """A ``microgov queue`` command line a message tells its reader to run, whole: with ``--db`` when
+    the store is known, so that copying it acts on the same store."""
+    store = f" --db {shlex.quote(os.fspath(db))}" if db is not None else ""
+    return f"microgov queue {words}{store}"
+
+
+def no_grant(account: str, post: str, db: str | PathLike[str] | None = None) -> str:
+    grant = queue_command(f"grant {account} --post {shlex.quote(post)}", db)
+    return f"{account} holds no grant covering {post} (an admin gives one with: {grant})"
 
 
 def admins_only(what: str, account: str, role: str | None) -> str:

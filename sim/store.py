@@ -569,7 +569,9 @@ class Store:
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
         if not create and not self.path.is_file():
-            raise StoreError(f"{self.path}: no queue store here (create one with microgov queue init)")
+            raise StoreError(
+                f"{self.path}: no queue store here (create one with: {table.queue_command('init SCENARIO', self.path)})"
+            )
         self._depth = 0
         self._docs: dict[int, dict[str, Any]] = {}  # shifts' scenario documents, parsed once (never rewritten)
         self._departments: tuple[str, ...] | None = None
@@ -1097,13 +1099,15 @@ class Store:
             (account,),
         ).fetchall()
         if not any(in_scope(row["post"], post) for row in rows):
-            raise Refused(table.no_grant(account, post))
+            raise Refused(table.no_grant(account, post, self.path))
         return str(rows[0]["role"])
 
     def grant(self, by: str, account: str, post: str, *, role: str | None = None, name: str | None = None) -> Operator:
         """Grant ``account`` the post ``post`` (and so its jurisdiction), adding the account (role
         ``operator`` unless ``role`` says otherwise; ``name`` its display name) or changing its role;
         admins only. Logged, refused or not."""
+
+        from sim.identity import full_name
 
         def work(db: sqlite3.Connection) -> Operator:
             self._require_admin(by, "grant")
@@ -1118,7 +1122,8 @@ class Store:
             new_role = role or (old.role if old else "operator")
             if old is not None and old.role == "admin" and new_role != "admin":
                 self._keep_an_admin(db, account)
-            shown = (name or "").strip() or (old.name if old else "") or account
+            # the name shown defaults as the first admin's does: the system's name for the account
+            shown = (name or "").strip() or (old.name if old else "") or full_name(account)
             self._set_operator(db, by, account, post, new_role, shown, "")
             op = self.operator(account)
             assert op is not None

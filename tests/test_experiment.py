@@ -260,6 +260,8 @@ def test_reps_auto_stops_at_the_width_or_the_cap():
     assert result.reps == 7
     plan = Plan([("a", small())], reps=None, ci_width=0.5, days=1)
     assert compare_scenarios(plan, Sequential()).reps == 5
+    plan = Plan([("a", small())], reps=None, ci_width=1e-9, max_reps=3, days=1)
+    assert compare_scenarios(plan, Sequential()).reps == 3  # the cap holds below the first five too
 
 
 def test_automatic_warmup_is_reported():

@@ -283,7 +283,8 @@ def test_options_and_stores_that_cannot_be_used(cli, db: Path, tmp_path: Path):
     result = cli("intake", good, "--db", str(db), "--source", "  ")
     assert one_error_line(result) and "--source: blank" in result.err
     result = cli("intake", good, "--db", str(tmp_path / "none.db"))
-    assert one_error_line(result) and "no queue store here (create one with microgov queue init)" in result.err
+    hint = f"no queue store here (create one with: microgov queue init SCENARIO --db {tmp_path / 'none.db'})"
+    assert one_error_line(result) and hint in result.err
     empty = tmp_path / "empty.db"
     Store(empty).close()
     result = cli("intake", good, "--db", str(empty))

@@ -167,3 +167,36 @@ def test_a_command_without_a_grant_is_refused_and_logged(cli, tmp_path: Path):
     result = cli("queue", "whoami", "--db", str(path))
     assert result.code == 0 and "holds no grant" in result.out
     assert [what for who, what, _ in refusals(path) if who == ME] == ["note", "list", "show", "claim", "operators"]
+
+
+def test_hints_are_whole_commands_that_work_when_copied(cli, db: Path):
+    """A message that tells its reader what to run gives the whole command: the post and the store."""
+    d = ("--db", str(db))
+    assert cli("queue", "claim", "1", "--as", "S1", *d).code == 0
+    result = cli("queue", "settle", "1", "--as", "S1", "--note", "lamp replaced", *d)
+    assert result.code == 0, result.err
+    undo = f"microgov queue undo 1 --as S1 --db {db}"
+    assert f"({undo} takes it back within 10 s)" in result.out
+    result = cli(*undo.split()[1:])
+    assert result.code == 0 and "settle undone; claimed again" in result.out, result.out + result.err
+    assert cli("queue", "grant", "ann", "--post", "S2", *d).code == 0
+    with Store(db) as s, pytest.raises(Refused) as refused:
+        s.act("ann", "S1", "note", 1, note="hi")
+    assert str(refused.value).endswith(f"(an admin gives one with: microgov queue grant ann --post S1 --db {db})")
+
+
+def test_a_granted_accounts_name_defaults_as_the_first_admins_does(db: Path):
+    """Without --name, an account's shown name is the system's name for it, as for the store's first
+    admin; an account the system does not know shows as itself."""
+    named = [p for p in pwd.getpwall() if _name_ok(p.pw_name) and full_name(p.pw_name) != p.pw_name]
+    with Store(db) as s:
+        s.grant(ME, "nosuchacct", "S1")
+        assert s.operator("nosuchacct").name == "nosuchacct"
+        if named:
+            account = named[0].pw_name
+            s.grant(ME, account, "S1")
+            assert s.operator(account).name == full_name(account)
+
+
+def _name_ok(account: str) -> bool:
+    return account != ME and account.isascii() and account.replace("-", "").replace("_", "").isalnum()

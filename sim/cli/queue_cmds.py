@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -377,11 +378,14 @@ def _act(
     if as_json:
         print_json(_request_json(request, now))
         return
-    out.print(f"[green]ok[/] {shown(_done(action, request, logged, me))}")
+    out.print(f"[green]ok[/] {shown(_done(action, request, logged, me, store.path))}")
 
 
-def _done(action: str, r: Request, a: Action, who: str) -> str:
+def _done(action: str, r: Request, a: Action, who: str, db: Path) -> str:
+    from sim.actions import queue_command
     from sim.store import UNDO_WINDOW_S
+
+    undo = queue_command(f"undo {r.id} --as {shlex.quote(a.post)}", db)
 
     n = f"#{r.id}"
     before = a.before or {}
@@ -398,7 +402,7 @@ def _done(action: str, r: Request, a: Action, who: str) -> str:
     return {
         "claim": f"{n} claimed by {who}",
         "release": f"{n} released by {who}; open again",
-        "settle": f"{n} settled by {who} (microgov queue undo {r.id} takes it back within {UNDO_WINDOW_S:g} s)",
+        "settle": f"{n} settled by {who} ({undo} takes it back within {UNDO_WINDOW_S:g} s)",
         "pass": f"{n} passed to {a.target} by {who}",
         "whistle": f"{n}: {who} blew the whistle at {a.post}, summoning {', '.join(r.summoned())}",
         "escalate": f"{n} escalated to {a.target} by {who}",
@@ -524,6 +528,8 @@ def whoami(db: DbOption = None, as_json: JsonOption = False) -> None:
       microgov queue whoami
       microgov queue whoami --db out/queue.db --json[/]
     """
+    from sim.actions import queue_command
+
     me = _me()
     with _open(db) as store:
         op = store.operator(me)
@@ -534,7 +540,7 @@ def whoami(db: DbOption = None, as_json: JsonOption = False) -> None:
     if op is None:
         out.print(
             f"{shown(me)} holds no grant in {shown(path)}: an admin gives one with "
-            f"microgov queue grant {shown(me)} --post POST"
+            f"{shown(queue_command(f'grant {me} --post POST', path))}"
         )
         return
     out.print(f"{shown(me)} ({shown(op.name)}): {op.role} at {shown(', '.join(op.posts))} (and below)")
@@ -555,7 +561,13 @@ def grant(
         ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", metavar="NAME", help="The name shown for the account.", show_default=False)
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The name shown for the account (default: the name the system has for it, else the account).",
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -386,20 +386,29 @@ def all_cases(
     quick: Annotated[
         bool, typer.Option("--quick", help="10,000 requests per replication instead of 200,000 (the test suite's run).")
     ] = False,
+    reps: Annotated[
+        int | None, typer.Option("--reps", help="Replications of every case (default: 10).", show_default=False)
+    ] = None,
+    customers: Annotated[
+        int | None,
+        typer.Option(
+            "--customers", help="Requests per replication (default: 200,000; 10,000 with --quick).", show_default=False
+        ),
+    ] = None,
     seed: SeedOption = 0,
     workers: WorkersOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every case at its defaults (10 replications of 200,000 requests each, or 10,000 with --quick),
-    judged as one table: its intervals are simultaneous over every test in it. Exit status 1 if any case
-    disagrees.
+    """Every case at its defaults (10 replications of 200,000 requests each, or 10,000 with --quick;
+    --reps and --customers change those), judged as one table: its intervals are simultaneous over every
+    test in it. Exit status 1 if any case disagrees.
 
     [dim]Example: microgov validate all --quick[/]
     """
     from sim.analysis.validation import validate_all
 
     with _progress("validate all") as update:
-        results = validate_all(quick, workers=workers, seed=seed, progress=update)
+        results = validate_all(quick, workers=workers, seed=seed, reps=reps, customers=customers, progress=update)
     if as_json:
         print_json([r.to_json() for r in results])
     else:

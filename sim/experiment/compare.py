@@ -195,7 +195,7 @@ def compare_scenarios(
     collector = Collector(labels, columns, out=out, keep_rows=keep_rows, paired=paired)
     docs = {label: scenario.model_dump(mode="python") for label, scenario in plan.scenarios}
     executor = executor or Sequential()
-    goal = plan.reps if plan.reps is not None else MIN_AUTO_REPS
+    goal = plan.reps if plan.reps is not None else min(MIN_AUTO_REPS, plan.max_reps)
     done = 0
     finished_ok = False
     try:

@@ -173,12 +173,23 @@ def validate(
 
 
 def validate_all(
-    quick: bool = False, *, workers: int | None = None, progress: Progress | None = None, seed: int | None = None
+    quick: bool = False,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    seed: int | None = None,
+    reps: int | None = None,
+    customers: int | None = None,
 ) -> list[CaseResult]:
-    """Every case at its defaults, judged as one table (``FULL``, or ``QUICK`` with ``quick``)."""
+    """Every case at its defaults, judged as one table (``FULL``, or ``QUICK`` with ``quick``); ``seed``,
+    ``reps`` and ``customers`` replace those of the settings where given."""
     settings = QUICK if quick else FULL
     if seed is not None:
         settings = replace(settings, seed=seed)
+    if reps is not None:
+        settings = replace(settings, reps=reps)
+    if customers is not None:
+        settings = replace(settings, customers=customers)
     return _run([(name, {}) for name in CASES], settings, workers=workers, progress=progress)
 
 
