@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
-from sim.store import STATUSES, Action, Request, Store, in_scope
+from sim.store import STATUSES, Action, Request, Store
+from sim.structure.ids import in_scope, post_of
 
 #: Hours are counted from here on the screen (any fixed moment would do).
 EPOCH = dt.datetime(2000, 1, 1)
@@ -113,7 +114,7 @@ class Desk:
         targets are asked for after the key)."""
         post = self.post
         relation = JURISDICTION if in_scope(post, request.post) else SUMMONED if post in request.summons else OUTSIDE
-        at = request.post.split("#", 1)[0]
+        at = post_of(request.post)
         return Case(
             number=request.id,
             status=request.status,
@@ -161,10 +162,10 @@ class Desk:
 
     def children(self, node: str) -> list[tuple[str, str]]:
         with self.lock:
-            return [(r["id"], r["name_en"]) for r in self.store.children(node.split("#", 1)[0])]
+            return [(r["id"], r["name_en"]) for r in self.store.children(post_of(node))]
 
     def level_of(self, node: str) -> str:
-        base = node.split("#", 1)[0]
+        base = post_of(node)
         if base not in self.levels:
             with self.lock:
                 row = self.store.post(base)

@@ -23,7 +23,8 @@ from typing import Any
 
 from sim import limits
 from sim.errors import MicrogovError
-from sim.store import PRIORITIES, SYSTEM, NewRequest, Store, in_scope, iso
+from sim.store import PRIORITIES, SYSTEM, NewRequest, Store, iso
+from sim.structure.ids import in_scope
 
 FORMATS = ("csv", "jsonl", "open311")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "open311"}

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from sim.eventlog import ACTIVITIES, ANSWERING, read_metadata
 from sim.structure import District
+from sim.structure.ids import post_of
 
 
 @dataclass
@@ -40,7 +41,7 @@ class RunStats:
         act = table.column("concept:name").combine_chunks()
         post = table.column("org:resource").combine_chunks()
         acts = [str(a) for a in act.dictionary.to_pylist()]
-        posts = [str(p).split("#", 1)[0] for p in post.dictionary.to_pylist()]
+        posts = [post_of(str(p)) for p in post.dictionary.to_pylist()]
         act_codes = act.indices.to_numpy()
         post_codes = post.indices.to_numpy()
         rid = table.column("case:concept:name").to_numpy()
@@ -105,7 +106,7 @@ class RunStats:
         r = self.requests
         if node != "district":
             origin = r["origin"]
-            r = r[(origin == node) | origin.str.startswith(node + "/")]
+            r = r[(origin == node) | origin.str.startswith(node + "/")]  # in_scope, over a column
         end = float(self.meta.get("days", 0.0)) * 24.0
         n = len(r)
         resolved = r["closed"].notna() & ~r["abandoned"]

@@ -203,12 +203,6 @@ def _codes(column: Any, names: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
-def office_of(post: str) -> str:
-    """The street or town office a post belongs to (``S1/C2/G3#health`` → ``S1``), or the post itself
-    for departments and the district."""
-    return post.split("/", 1)[0].split("#", 1)[0]
-
-
 def parse_when(text: str, start: dt.datetime) -> float:
     """A moment typed by a person, in hours from the start: ``36`` or ``36h`` (hours), ``day 2 09:30``,
     ``2020-06-02 09:30`` or ``09:30`` (on the first day)."""
@@ -231,4 +225,4 @@ def parse_when(text: str, start: dt.datetime) -> float:
     return (when - start).total_seconds() / 3600
 
 
-__all__ = ["OpenRequest", "ReplayIndex", "office_of", "parse_when"]
+__all__ = ["OpenRequest", "ReplayIndex", "parse_when"]

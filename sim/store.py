@@ -52,6 +52,7 @@ from platformdirs import user_data_dir
 from sim import actions as table
 from sim.actions import ACTIONS, JURISDICTION, OUTSIDE, ROLES, SUMMONED, UNDO_WINDOW_S, Case, Target
 from sim.errors import MicrogovError
+from sim.structure.ids import DISTRICT, above, child_towards, in_scope, office_of, post_of
 
 __all__ = ["ACTIONS", "UNDO_WINDOW_S"]
 
@@ -480,14 +481,6 @@ def default_path(name: str = "queue.db") -> Path:
 
 def iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
-
-
-def in_scope(post: str, node: str) -> bool:
-    """Is ``node`` inside ``post``'s jurisdiction? Node ids spell their path from the district down."""
-    if post == "district":
-        return True
-    base = node.split("#", 1)[0]
-    return base == post or base.startswith(post + "/")
 
 
 def row_hash(previous: str, row: Mapping[str, Any]) -> str:
@@ -957,7 +950,7 @@ class Store:
             lost: dict[int, str] = {}
             for r in db.execute("SELECT id, post, origin, summons FROM requests"):
                 for node in (r["post"], r["origin"], *(_json(r["summons"]) or {})):
-                    if node.split("#", 1)[0] not in ids:
+                    if post_of(node) not in ids:
                         lost.setdefault(int(r["id"]), node)
             if lost:
                 more = f" (and {len(lost) - 1:,} more requests)" if len(lost) > 1 else ""
@@ -1020,9 +1013,7 @@ class Store:
         return {k: (float(v[0]), float(v[1])) for k, v in json.loads(text).items()} if text else {}
 
     def post(self, post: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(
-            "SELECT * FROM posts WHERE id = ?", (post.split("#", 1)[0],)
-        ).fetchone()
+        row: sqlite3.Row | None = self.db.execute("SELECT * FROM posts WHERE id = ?", (post_of(post),)).fetchone()
         return row
 
     def posts_count(self) -> int:
@@ -1470,21 +1461,21 @@ class Store:
             return tuple(Target(n) for n in names)  # a summoned department hands back; it sends nothing elsewhere
         if not rule.target or relation != JURISDICTION:
             return None
-        here = before.post.split("#", 1)[0]
+        here = post_of(before.post)
         if action == "escalate" and not names:
             row = self.post(here)
             names = [row["parent"]] if row is not None and row["parent"] else []
         if action == "return" and not names:
-            if here == "district" and before.origin:
-                names = [before.origin.split("/", 1)[0]]
-            elif before.origin.startswith(here + "/"):
-                names = [f"{here}/{before.origin[len(here) + 1 :].split('/')[0]}"]
+            below = child_towards(here, before.origin) if before.origin else None
+            if here == DISTRICT and before.origin:
+                names = [office_of(before.origin)]
+            elif below is not None:
+                names = [below]
         out = []
         for name in names:
             row = self.post(name)
             level = str(row["level"]) if row is not None else ""
-            above = name != here and (name == "district" or here.startswith(name + "/"))
-            out.append(Target(name, level, above=above, below=row is not None and row["parent"] == here))
+            out.append(Target(name, level, above=above(name, here), below=row is not None and row["parent"] == here))
         return tuple(out)
 
     def _case(
@@ -1499,7 +1490,7 @@ class Store:
         note: str,
         targets: tuple[Target, ...] | None,
     ) -> Case:
-        at = before.post.split("#", 1)[0]
+        at = post_of(before.post)
         at_row = here if at == post else self.post(at)
         settled_by, ago = None, 0.0
         if action == "undo":
@@ -1601,7 +1592,7 @@ class Store:
         here = self.post(before.post)
         if here is not None and here["level"] == "department":
             # a department cannot solve it: back to the office it came from, for study
-            office = before.origin.split("/", 1)[0]
+            office = office_of(before.origin)
             if self.post(office) is None:
                 raise Refused(f"request #{before.id} came from no street or town office to return it to")
             return {"status": "away", "claimed_by": None, "passed_to": None, "post": office, "summons": {}}, office

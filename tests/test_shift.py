@@ -30,8 +30,9 @@ from sim.engine.core import CLOSED, HELD, HUMAN, Decision, DeskRecord
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
 from sim.shift import LiveShift, new_engine
-from sim.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store, in_scope
+from sim.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store
 from sim.structure import District, build_district
+from sim.structure.ids import in_scope
 from sim.training import ROUTING, score
 from tests.conftest import ROOT, SCENARIOS
 

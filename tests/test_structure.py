@@ -183,3 +183,28 @@ def test_random_small_districts_keep_the_invariants(seed, streets, towns):
     district = build_district(sc)
     check_invariants(district, sc)
     assert district.graph.nodes[DISTRICT]["residents"] == sum(streets) + sum(towns)
+
+
+def test_node_ids_are_read_in_one_place():
+    """A node id spells its path from the district down; a queue's suffix after '#' names whose queue."""
+    from sim.structure.ids import above, child_towards, in_scope, office_of, parent_of, post_of
+
+    assert post_of("S1/C2/G3#health") == "S1/C2/G3" and post_of("water") == "water"
+    assert office_of("S1/C2/G3#health") == "S1" and office_of("district") == "district"
+    assert parent_of("S1/C2") == "S1" and parent_of("S1") is None
+    assert in_scope("S1", "S1/C2/G3#health") and in_scope("district", "water") and in_scope("S1", "S1")
+    assert not in_scope("S1", "S10/C1") and not in_scope("S1/C2", "S1")  # a prefix is not a parent
+    assert above("S1", "S1/C2#x") and above("district", "S1") and not above("S1", "S1") and not above("S1", "S10")
+    assert child_towards("S1", "S1/C2/G3") == "S1/C2" and child_towards("S1", "S2/C1") is None
+
+
+def test_every_post_of_the_district_is_in_its_parents_scope(haigang_2020_district=None):
+    from sim.scenario import load_scenario
+    from sim.structure import build_district
+    from sim.structure.ids import in_scope, parent_of
+
+    district = build_district(load_scenario("scenarios/haigang-2019.toml"))
+    for node in list(district.graph.nodes)[:3000]:
+        parent = parent_of(node)
+        if parent is not None:
+            assert in_scope(parent, node) and parent in district.graph

@@ -30,6 +30,7 @@ from console.screens.base import QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
 from sim.store import UNDO_WINDOW_S, Action, Request
+from sim.structure.ids import office_of, post_of
 from sim.visible import visible
 
 WORKABLE = ("open", "claimed")
@@ -449,7 +450,7 @@ class DeskScreen(QueueScreen):
         if action in ("pass", "whistle"):
             call(self._pick, action, request, [(d, f"{d}  {name}") for d, name in desk.departments()])
             return
-        here = request.post.split("#", 1)[0]
+        here = post_of(request.post)
         if action == "escalate":
             target = desk.escalate_target(request)
             if target is None:
@@ -457,7 +458,7 @@ class DeskScreen(QueueScreen):
             else:
                 call(self._confirm, f"{self.w('escalate')} #{request.id} → {target}?", "escalate", request.id, target)
         elif desk.level_of(here) == "department":
-            office = request.origin.split("/", 1)[0]
+            office = office_of(request.origin)
             question = f"{self.w('return')} #{request.id} → {office} ({self.w('for study')})?"
             call(self._confirm, question, "return", request.id, None)
         elif below := desk.children(here):

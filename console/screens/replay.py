@@ -348,7 +348,7 @@ class ReplayScreen(QueueScreen):
         self.post_message(self.ClockMoved(self.clock_h, index.position, len(index.open)))
 
     def _offices(self) -> None:
-        from sim.replay import office_of
+        from sim.structure.ids import office_of
 
         table = self.query_one("#offices", DataTable)
         counts: dict[str, int] = {}

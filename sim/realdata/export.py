@@ -30,6 +30,7 @@ from sim import limits
 from sim.eventlog import iter_batches, read_metadata
 from sim.realdata.errors import RealDataError
 from sim.realdata.trace import replacing
+from sim.structure.ids import office_of
 
 TARGETS = ("open311", "xes", "csv")
 CASE = "case:concept:name"
@@ -192,7 +193,7 @@ class _Open311(_Writer):
                 "updated_datetime": iso(updated),
                 "expected_datetime": None if pd.isna(due_t) else iso(due_t),
                 "address": post,
-                "zipcode": str(post).split("/", 1)[0],
+                "zipcode": office_of(str(post)),
             }
             self.text.write(("\n" if self.first else ",\n") + json.dumps(record, ensure_ascii=False))
             self.first = False
