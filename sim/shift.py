@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.core import Engine, Hooks, Streams
+from sim.engine.core import HUMAN, Engine, Hooks, Streams
 from sim.engine.core import Request as EngineRequest
 from sim.engine.network import DEPARTMENT_K, Post, build_network
 from sim.errors import MicrogovError
@@ -409,6 +409,27 @@ class LiveShift:
                 raise refused
             return after
 
+    def confirm_settles(self) -> None:
+        """Make every settle final now, its undo window or not (the end of the shift; a scripted
+        trainee, who never takes one back)."""
+        with self.lock:
+            store = self.store
+            with store.transaction():
+                self._catch_up()
+                for request in store.settles_to_confirm(self.shift, older_than_s=-1.0):
+                    self._confirm(request)
+                self._flush(clock_h=self.clock_h)
+
+    def policy(self, request: Request) -> tuple[str, list[str]] | None:
+        """What the post's own policy (the engine's yardstick) would do now with ``request``: the action
+        and its targets' names (see ``Engine.policy``); ``None`` unless it is in the person's queue."""
+        with self.lock:
+            req = self._tracked(request)
+            if req is None or req.post is None or req.state != HUMAN:
+                return None
+            action, targets = self.engine.policy(req, req.post)
+            return action, [t.node.split("#", 1)[0] for t in targets]
+
     # --- judging actions (the store's referee) -------------------------------------------------------
 
     def default_target(self, request: Request, action: str) -> str | None:
@@ -528,11 +549,7 @@ class LiveShift:
             if self.finished:
                 done = store.shift(shift.id)
                 return dict(done.result or {}) if done is not None else {}
-            with store.transaction():
-                self._catch_up()
-                for request in store.settles_to_confirm(shift, older_than_s=-1.0):
-                    self._confirm(request)
-                self._flush(clock_h=self.clock_h)
+            self.confirm_settles()
             end_h = self.clock_h
             left = store.queue(shift.post, source=shift.source)
             engine.watch_until = end_h
@@ -555,6 +572,7 @@ class LiveShift:
                 "shift": shift.id,
                 "trainee": shift.who,
                 "post": shift.post,
+                "seed": shift.seed,
                 "score": mine.as_dict(),
                 "engine_policy": theirs.as_dict(),
                 "report": str(report),

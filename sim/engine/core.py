@@ -257,6 +257,8 @@ class Decision:
     at: float
     kind: str
     right: bool
+    person: bool = False
+    """Taken by the person playing the post (else by the post's own policy)."""
 
 
 #: Columns of the uniform draws that describe a request at its arrival (``describe``).
@@ -917,14 +919,30 @@ class Engine:
             decision = SETTLE
         return decision
 
+    def policy(self, req: Request, post: Post) -> tuple[str, list[Post]]:
+        """What the post's own policy does with ``req`` now, as a person's action with its targets:
+        ``settle``; ``pass`` to its department; ``whistle`` (a street or town, when the whistle is
+        called for) summoning every department it needs; ``escalate`` to the post above for its
+        priority. At a department: ``settle`` what it solves, else ``return`` it for study."""
+        net = self.net
+        if post.kind == DEPARTMENT_K:
+            return ("settle", []) if post.idx in req.todo and net.outcome.solved(req) else ("return", [])
+        decision = self.truth(req, post)
+        if decision == SETTLE:
+            return "settle", []
+        if decision == PASS:
+            if post.kind == STREET_K and self._whistle_rule(req, self.env.now):
+                return "whistle", [net.posts[d] for d in req.todo]
+            return "pass", [net.posts[req.todo[0]]]
+        up = post.up[req.prio]
+        assert up is not None
+        return "escalate", [up]
+
     def _triage(self, req: Request, post: Post, server: int, now: float) -> None:
         net = self.net
         decision = self.truth(req, post)
         if self.desk and req.id in self.desk and post.idx in self.watched:
-            kind = ("settle", "pass", "escalate")[decision]
-            if decision == PASS and post.kind == STREET_K and self._whistle_rule(req, now):
-                kind = "whistle"
-            self.decisions.append(Decision(req.id, now, kind, True))
+            self.decisions.append(Decision(req.id, now, self.policy(req, post)[0], True))
         if decision == SETTLE:
             self._respond(req, now)
             if self._row:
@@ -1651,7 +1669,7 @@ class Engine:
 
     def _decide(self, req: Request, at: float, kind: str, right: bool) -> None:
         if req.id in self.desk:
-            self.decisions.append(Decision(req.id, at, kind, right))
+            self.decisions.append(Decision(req.id, at, kind, right, person=True))
 
     def outcome(self, post: Post, level: int, fixed: bool = True) -> str:
         """How a request closed, in words, for the person's queue."""
