@@ -104,6 +104,8 @@ class MicrogovApp(App[None]):
             yield command("Open the offices", "expand every street and town", "expand_offices")
         elif isinstance(screen, CompareScreen):
             yield command("Run comparison", "run the ticked scenarios", "run")
+            yield command("Add a variant", "the base scenario with changes of its own, under a label", "add_variant")
+            yield command("Remove the variant", "the one under the cursor in the variants list", "remove_variant")
             yield command("Hide / show the form", "more room for the results", "toggle_form")
             yield command("Show / hide the charts", "the backlog and the resolution times", "toggle_charts")
         elif isinstance(screen, TrainScreen) and screen.live is not None and screen.result is None:

@@ -94,9 +94,25 @@ WORDS = {
     "already running": ("已在运行，请等待完成", "already running: wait for it to finish"),
     "reading the run's log": ("正在读取运行日志", "reading the run's log"),
     "compare what": (
-        "勾选情景，设置重复次数和天数，按 ctrl+r 运行。",
-        "Tick scenarios, set replications and days; ctrl+r runs them.",
+        "勾选情景（第一个为基准），可添加基准的变体，设置重复次数和天数，按 ctrl+r 运行。",
+        "Tick scenarios (the first is the base), add variants of the base, set replications and days; ctrl+r"
+        " runs them.",
     ),
+    "variants of": ("变体，基于", "variants of"),
+    "variant label": ("变体名称", "label"),
+    "variant label example": ("如：不吹哨", "no whistle"),
+    "variant changes": ("修改", "changes"),
+    "variant changes example": ("键=值; 键=值", "key=value; …"),
+    "enter adds the variant": ("按回车添加该变体", "enter adds the variant"),
+    "then its changes": ("再填写修改：键=值; 键=值", "then its changes: key=value; key=value"),
+    "variant not added": (
+        "变体尚未添加：按回车添加，或清空变体名称和修改",
+        "the variant typed is not added yet: enter adds it (or clear its fields)",
+    ),
+    "a label first": ("先填写变体名称", "give the variant a label first"),
+    "no variants": ("尚无变体：按 v 添加", "no variants: v adds one"),
+    "pick a variant": ("先在变体列表中选中要删除的变体", "pick the variant to remove in the list first"),
+    "the base cannot run": ("基准情景无法运行，其变体也无法运行", "the base cannot run, nor can its variants"),
     "cannot run alone": ("不能单独运行", "cannot run on its own"),
     "checking scenario files": ("正在检查情景文件", "checking the scenario files"),
     "still checking files": ("仍在检查情景文件", "still checking the scenario files"),
@@ -282,6 +298,8 @@ PHRASES = {
     "speed": "速度",
     "Form": "设置",
     "Charts": "图表",
+    "Variant": "变体",
+    "Remove variant": "删除变体",
 }
 
 

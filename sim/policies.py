@@ -64,13 +64,6 @@ class StandardTriage:
         return SETTLE if req.u < rule.settle_by[level] else ESCALATE
 
 
-class SettleAll:
-    """Every post settles every request it handles: a single-station queue (the validation model)."""
-
-    def decide(self, req: Subject, level: int) -> int:
-        return SETTLE
-
-
 class DepartmentOutcome:
     """A department solves a share of what it is given; what it cannot solve goes back up for study.
 

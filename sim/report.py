@@ -110,7 +110,15 @@ def _number(x: float, _: Any = None) -> str:
 
 
 def _wrap(text: str, width: int = 18) -> str:
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    return "\n".join(textwrap.wrap(_plain(text), width)) or _plain(text)
+
+
+def _plain(text: object) -> str:
+    """A label (a scenario's name, a variant's label, a value) drawn as it is written: matplotlib would
+    read ``$...$`` as mathematics (and fail on what it cannot parse) and leave a legend entry that starts
+    with ``_`` out."""
+    shown = str(text).replace("$", r"\$")
+    return f" {shown}" if shown.startswith("_") else shown
 
 
 def _unit(kpi: KPI) -> str:
@@ -132,7 +140,7 @@ def backlog_figure(bands: dict[str, dict[str, np.ndarray]]) -> Any:
         t = band["t"] / 24.0
         if not len(t):
             continue
-        (line,) = ax.plot(t, band["mean"], label=label, linewidth=1.4)
+        (line,) = ax.plot(t, band["mean"], label=_plain(label), linewidth=1.4)
         colour = line.get_color()
         lo, hi = np.maximum(band["lo"], 0.0), np.maximum(band["hi"], 0.0)  # no backlog below zero
         ax.fill_between(t, lo, hi, color=colour, alpha=0.3, linewidth=0)
@@ -182,7 +190,7 @@ def resolution_figure(hists: dict[str, np.ndarray], requests: dict[str, float]) 
             continue
         keep = counts > 0
         cdf = np.cumsum(counts) / total
-        ax.step(edges[keep], cdf[keep], where="post", label=f"{label} ({cdf[-1]:.1%} resolved in the run)")
+        ax.step(edges[keep], cdf[keep], where="post", label=f"{_plain(label)} ({cdf[-1]:.1%} resolved in the run)")
         if keep.any():
             longest = max(longest, float(edges[keep][-1]))
     ax.set_xscale("log")
@@ -257,7 +265,8 @@ def kpi_plot(path: Path, summary: dict[str, Any], names: Sequence[str] | None = 
 
 def sweep_figures(table: list[dict[str, Any]], keys: Sequence[str]) -> list[tuple[str, Any]]:
     """For each varied key, every KPI's point means against the key's values with 95% intervals, one
-    colour per combination of the other keys. A key whose values are numbers is an axis (lines and
+    colour per series (the file and each variant, when there are variants) and combination of the other
+    keys. A key whose values are numbers is an axis (lines and
     bands); one whose values are names is a set of categories (points with interval bars, side by side,
     no line between them)."""
     from matplotlib.lines import Line2D
@@ -266,14 +275,16 @@ def sweep_figures(table: list[dict[str, Any]], keys: Sequence[str]) -> list[tupl
     plt = pyplot()
     figures = []
     names = [k.name for k in with_data(table, judged=True)]
+    series = list(dict.fromkeys(point.get("variant") for point in table))
     for key in keys:
         cols = 3
         rows = max(1, (len(names) + cols - 1) // cols)
         fig, axes = plt.subplots(rows, cols, figsize=(12, 0.9 + 2.5 * rows), squeeze=False)
         others = [k for k in keys if k != key]
         groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for point in table:
-            groups.setdefault(tuple(point["values"][k] for k in others), []).append(point)
+        for point in table:  # one colour per series (the file, each variant) and combination of the other keys
+            mine = (point.get("variant"),) if len(series) > 1 else ()
+            groups.setdefault((*mine, *(point["values"][k] for k in others)), []).append(point)
         values = sorted({p["values"][key] for p in table}, key=_order)
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         position = {v: (float(v) if numeric else float(i)) for i, v in enumerate(values)}
@@ -313,8 +324,11 @@ def sweep_figures(table: list[dict[str, Any]], keys: Sequence[str]) -> list[tupl
             ax.set_title(f"{kpi.label} ({_unit(kpi)})", fontsize=9)
             ax.set_xlabel(key, fontsize=8)
             ax.grid(alpha=0.3)
-        for g, rest in enumerate(groups):
-            label = ", ".join(f"{k}={v}" for k, v in zip(others, rest, strict=True)) or "mean"
+        for g, group in enumerate(groups):
+            rest = group[1:] if len(series) > 1 else group
+            parts = [str(group[0])] if len(series) > 1 else []
+            parts += [f"{k}={v}" for k, v in zip(others, rest, strict=True)]
+            label = _plain(", ".join(parts) or "mean")
             colour = f"C{g % 10}"
             line = Line2D([], [], color=colour, marker="o", linestyle="-", label=label)
             if not numeric:
@@ -376,6 +390,11 @@ def _delta(x: float | None, unit: str) -> str:
     return f"{x * 100:+.2f} pp" if unit == "share" else f"{x:+,.3f} {unit}"
 
 
+def _cell(text: str) -> str:
+    """A label as Markdown shows it in a table cell or heading (its own ``|`` would end the cell)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
 def compare_markdown(summary: dict[str, Any], files: Sequence[str], title: str = "Scenario comparison") -> str:
     lines = [f"# {title}", ""]
     lines.append(
@@ -385,8 +404,15 @@ def compare_markdown(summary: dict[str, Any], files: Sequence[str], title: str =
     )
     if summary.get("warmup_auto"):
         lines.append(f"Warm-up chosen automatically: {summary['warmup_auto']['method']}.")
+    made = [s for s in summary["scenarios"] if s.get("file")]
+    if made:
+        lines += ["", "## Scenarios", ""]
+        for s in made:
+            changes = [*s.get("sets", []), *(s.get("variant") or [])]
+            what = f"`{s['file']}`" + (f" with `{'; '.join(changes)}`" if changes else "")
+            lines.append(f"- {_cell(s['name'])}: {what}" + (" (a variant)" if s.get("variant") else ""))
     lines += ["", "## KPIs", ""]
-    names = [s["name"] for s in summary["scenarios"]]
+    names = [_cell(s["name"]) for s in summary["scenarios"]]
     lines.append("| KPI | " + " | ".join(names) + " |")
     lines.append("|---|" + "---:|" * len(names))
     for k in with_data(summary["scenarios"]):
@@ -398,7 +424,7 @@ def compare_markdown(summary: dict[str, Any], files: Sequence[str], title: str =
     for p in summary["paired"]:
         lines += [
             "",
-            f"## {p['name']} against {p['vs']} (paired differences)",
+            f"## {_cell(p['name'])} against {_cell(p['vs'])} (paired differences)",
             "",
             "| KPI | difference | 95% CI | verdict |",
             "|---|---:|---:|---|",

@@ -59,17 +59,34 @@ SMALL = st.sampled_from(["0.5", "1", "2"])
 VALUE = BAD_NUMBER | SMALL
 
 TINY = "@tiny@"
+MORE = "more staff: staffing.per_office=9"
+"""A variant of the tiny scenario, so that a comparison of it has two scenarios that differ."""
 #: Command lines with one option value left open (``{}``), each quick when the value is a valid one.
 OPTIONS = [
     ["run", TINY, "--days", "{}"],
     ["run", TINY, "--days", "1", "--warmup-days", "{}"],
     ["run", TINY, "--days", "0.5", "--seed", "{}"],
-    ["compare", TINY, TINY, "--reps", "{}", "--days", "0.5", "--workers", "1"],
-    ["compare", TINY, TINY, "--reps", "2", "--days", "{}", "--workers", "1"],
-    ["compare", TINY, TINY, "--reps", "2", "--days", "1", "--warmup-days", "{}", "--workers", "1"],
-    ["compare", TINY, TINY, "--reps", "2", "--days", "0.5", "--seed", "{}", "--workers", "1"],
-    ["compare", TINY, TINY, "--reps", "auto", "--ci-width", "{}", "--max-reps", "3", "--days", "0.5", "--workers", "1"],
-    ["compare", TINY, TINY, "--reps", "2", "--days", "0.5", "--workers", "{}"],
+    ["compare", TINY, "--variant", MORE, "--reps", "{}", "--days", "0.5", "--workers", "1"],
+    ["compare", TINY, "--variant", MORE, "--reps", "2", "--days", "{}", "--workers", "1"],
+    ["compare", TINY, "--variant", MORE, "--reps", "2", "--days", "1", "--warmup-days", "{}", "--workers", "1"],
+    ["compare", TINY, "--variant", MORE, "--reps", "2", "--days", "0.5", "--seed", "{}", "--workers", "1"],
+    [
+        "compare",
+        TINY,
+        "--variant",
+        MORE,
+        "--reps",
+        "auto",
+        "--ci-width",
+        "{}",
+        "--max-reps",
+        "3",
+        "--days",
+        "0.5",
+        "--workers",
+        "1",
+    ],
+    ["compare", TINY, "--variant", MORE, "--reps", "2", "--days", "0.5", "--workers", "{}"],
     ["sweep", TINY, "--vary", "staffing.per_office=8,9", "--reps", "{}", "--days", "0.5", "--workers", "1"],
     [
         "sweep",
@@ -170,6 +187,21 @@ OPTIONS = [
     ["check", TINY, "--set", "{set}"],
     ["run", TINY, "--days", "0.5", "--set", "{set}"],
     ["sweep", TINY, "--vary", "{vary}", "--reps", "2", "--days", "0.5", "--workers", "1"],
+    ["compare", TINY, "--variant", "{variant}", "--reps", "2", "--days", "0.5", "--workers", "1"],
+    [
+        "sweep",
+        TINY,
+        "--vary",
+        "staffing.per_office=8,9",
+        "--variant",
+        "{variant}",
+        "--reps",
+        "2",
+        "--days",
+        "0.5",
+        "--workers",
+        "1",
+    ],
 ]
 
 #: Keys of the scenario a ``--set`` may reach, with a value's place left open.
@@ -329,6 +361,7 @@ def option_case(draw: st.DrawFn) -> Case:
         "{}": lambda: draw(VALUE),
         "{set}": lambda: f"{key}={draw(TOML_VALUE)}",
         "{vary}": lambda: f"{key}={','.join(draw(st.lists(TOML_VALUE, min_size=1, max_size=3)))}",
+        "{variant}": lambda: draw(ARG_TEXT | st.just(f"{draw(ARG_TEXT)}: {key}={draw(TOML_VALUE)}")),
     }
     argv = []
     for arg in template:

@@ -233,6 +233,74 @@ async def test_compare_lists_what_can_run_and_keeps_results_when_a_scenario_fail
         assert not screen.running and not screen.work.working
 
 
+async def test_compare_variants_are_added_by_key_checked_as_typed_and_run(small_world, tmp_path):
+    from sim.experiment.plan import Variant
+
+    low, high, _ = small_world
+    for path in (low, high):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    app = Recorder(tmp_path / low.name, None, "en", mode="compare", cursor_blink=False)
+    app.errors_expected = True  # type: ignore[attr-defined]
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await until(pilot, lambda: not screen.checking)
+        picker = screen.query_one("#compare-scenarios", SelectionList)
+        picker.deselect_all()
+        picker.select(str(tmp_path / low.name))
+        await pilot.pause()
+        assert str(screen.query_one("#compare-variants-label").render()) == "variants of small-low"
+        label = screen.query_one("#compare-variant-label", Input)
+        changes = screen.query_one("#compare-variant-sets", Input)
+
+        def problem() -> str:
+            return str(screen.query_one("#compare-variant-problem").render())
+
+        await pilot.press("v")  # the key puts the cursor in the variant's label
+        assert app.focused is label
+        await pilot.press(*"more staff", "enter")  # enter goes on to the changes
+        assert app.focused is changes
+        await pilot.press(*"staffing.per_office=lots")
+        await until(pilot, lambda: "invalid value" in problem())
+        assert problem() == 'staffing.per_office: invalid value: expected an integer, found "lots"'
+        await pilot.press("ctrl+r")  # a variant typed but not added is not silently left out
+        assert notices(app)[-1].startswith("the variant typed is not added yet") and not screen.running
+        await pilot.press("enter")  # nor added while it is wrong
+        await pilot.pause(0.3)
+        assert screen.variants == []
+        changes.value = "staffing.per_office=30"
+        await until(pilot, lambda: problem() == "enter adds the variant")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.variants == [Variant("more staff", ("staffing.per_office=30",))])
+        assert label.value == changes.value == "" and app.focused is label
+        listing = screen.query_one("#compare-variants")
+        assert listing.display and listing.option_count == 1
+        # the same checks as microgov compare: a variant that changes nothing, a label already used
+        label.value, changes.value = "same", "staffing.per_office=4"
+        await until(pilot, lambda: "the same scenario" in problem())
+        assert problem().startswith('"Small 4" and "same" are the same scenario after every override')
+        label.value, changes.value = "More staff", "whistle.enabled=true"
+        await until(pilot, lambda: "label" in problem())
+        assert problem() == "two variants have this label; give each its own"
+        label.value = changes.value = ""
+        screen.query_one("#compare-reps", Input).value = "2"
+        screen.query_one("#compare-days", Input).value = "1"
+        await pilot.press("escape", "ctrl+r")
+        assert screen.work.label == "comparing 2 scenarios × 2 × 1 days"
+        await until(pilot, lambda: any(isinstance(m, CompareScreen.Finished) for m in app.seen), 120)
+        summary = next(m for m in app.seen if isinstance(m, CompareScreen.Finished)).summary
+        assert [s["name"] for s in summary["scenarios"]] == ["Small 4", "more staff"]
+        assert summary["paired"][0]["kpis"]["street_wait_mean_h"]["diff"] < 0
+        table = screen.query_one("#compare-kpis", DataTable)
+        headers = [" ".join(str(c.label).split()) for c in table.ordered_columns]
+        assert headers == ["KPI", "Small 4", "more staff", "Δ more staff", "verdict"]
+        await pilot.press("delete")  # only in the list of variants
+        assert screen.variants and notices(app)[-1] == "pick the variant to remove in the list first"
+        listing.focus()
+        await pilot.press("delete")
+        assert screen.variants == [] and not listing.display
+
+
 async def test_compare_fields_give_the_keys_back_and_name_a_bad_value(small_world):
     low, _, _ = small_world
     app = Recorder(low, None, "en", mode="compare", cursor_blink=False)

@@ -107,15 +107,19 @@ async def test_operate_keys_that_cannot_be_used_say_why(small_world, queue_db):
             other.sign_in("bob", "S1")
             other.act("bob", "S1", "claim", 2)
         await until(pilot, lambda: screen.requests[2].claimed_by == "bob", 10)
-        for key in ("c", "s", "l"):
+        for key, said in (
+            ("c", "request #2 cannot be claimed: it is claimed by bob"),
+            ("s", "request #2 is claimed by bob"),
+            ("l", "request #2 is not claimed by ann"),
+        ):
             await pilot.press(key)
-            assert notices(app)[-1] == "#2 is claimed by bob"
+            assert notices(app)[-1] == said
         await pilot.press("down", "c")  # #3 is open: ours now
         await until(pilot, lambda: screen.requests[3].status == "claimed")
         await until(pilot, lambda: "l" in footer_keys(app))
         assert "c" not in footer_keys(app)
         await pilot.press("c")
-        assert notices(app)[-1] == "#3 is yours already"
+        assert notices(app)[-1] == "request #3 cannot be claimed: it is claimed by ann"
 
 
 async def test_operate_only_inside_the_jurisdiction(small_world, queue_db):

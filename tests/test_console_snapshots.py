@@ -86,6 +86,29 @@ def test_compare_form(snap_compare, small_world, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_compare_form_with_variants(snap_compare, small_world, size):
+    """One file ticked, a variant of it added, and a second one typed with a value of the wrong type."""
+    low, _, _ = small_world
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        from textual.widgets import SelectionList
+
+        screen = pilot.app.screen
+        await settle(pilot, lambda: not screen.checking)
+        picker = screen.query_one("#compare-scenarios", SelectionList)
+        picker.deselect_all()
+        picker.select(str(low))
+        await pilot.press("v", *"more staff", "enter", *"staffing.per_office=30", "enter")
+        await settle(pilot, lambda: len(screen.variants) == 1)
+        await pilot.press(*"no whistle", "enter", *"whistle.enabled=no")
+        await settle(pilot, lambda: "invalid value" in str(screen.query_one("#compare-variant-problem").render()))
+
+    assert snap_compare(
+        MicrogovApp(low, None, "en", mode="compare", cursor_blink=False), terminal_size=size, run_before=ready
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
 def test_operate_sign_in_in_chinese(snap_compare, small_world, size):
     from console.app import make_app
 
@@ -192,7 +215,7 @@ def test_train_shift_under_way(snap_compare, small_world, tmp_path, monkeypatch,
         live.pause(True)
         live.close()
     low, _, _ = small_world
-    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db})
+    app = MicrogovApp(low, None, "en", mode="train", cursor_blink=False, desk={"db_path": db, "account": "ann"})
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = pilot.app.screen

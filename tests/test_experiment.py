@@ -9,12 +9,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.experiment import Sequential, compare, staff, sweep
 from sim.experiment.compare import Plan, compare_scenarios, paired_differences
 from sim.experiment.executors import DaskCluster, LocalPool, Outcome
 from sim.experiment.kpis import KPIS
+from sim.experiment.plan import SameScenarios, Variant, build_plan, parse_variant, plan_entries, split_outside
 from sim.experiment.replicate import RepResult, Task
 from sim.experiment.stats import Running, holm, mser5, mser5_cap, p_value, t_interval, verdict
 from sim.experiment.sweep import Vary, design, parse_vary
@@ -283,6 +286,137 @@ def test_compare_bad_options_are_one_line(cli, small_files, args, needle):
     assert result.code == 2 and needle in result.err and result.err.count("\n") == 1
 
 
+# --- variants and the plan ----------------------------------------------------------------------------
+
+
+def test_a_variant_is_the_first_file_with_set_then_its_own_overrides(small_files):
+    base, more = small_files
+    entries = plan_entries(
+        [base, more],
+        ["whistle.enabled=true", "streets.S2.staff=7"],
+        ["no whistle: whistle.enabled=false; streets.S1.staff=9", "lean: staffing.per_office=2"],
+    )
+    assert [e.label for e in entries] == ["Small 3", "Small 30", "no whistle", "lean"]
+    s3, s30, no_whistle, lean = (e.scenario for e in entries)
+    assert s3.whistle.enabled and s30.whistle.enabled and s30.streets["S2"].staff == 7  # --set: every scenario
+    assert not no_whistle.whistle.enabled and no_whistle.streets["S1"].staff == 9  # its own wins over --set
+    assert no_whistle.streets["S2"].staff == 7 and no_whistle.name == "Small 3"  # of the first file, after --set
+    assert lean.staffing.per_office == 2 and lean.whistle.enabled and lean.streets["S1"].staff is None
+    assert entries[2].about() == {
+        "file": str(base),
+        "sets": ["whistle.enabled=true", "streets.S2.staff=7"],
+        "variant": ["whistle.enabled=false", "streets.S1.staff=9"],
+    }
+
+
+def test_variant_text_is_split_where_a_value_cannot_hold_the_separator():
+    v = parse_variant('quiet night: categories.noise.name="a;b"; arrivals.hour_profile=[1, 2]; description="c\\";d"')
+    assert v.label == "quiet night"
+    assert v.sets == ('categories.noise.name="a;b"', "arrivals.hour_profile=[1, 2]", 'description="c\\";d"')
+    assert split_outside("a=1;;b={c=1; d=2};", ";") == ["a=1", "b={c=1; d=2}"]
+    assert str(parse_variant(" no whistle :whistle.enabled=false ")) == "no whistle: whistle.enabled=false"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_any_variant_text_is_read_or_refused_naming_the_variant(text: str):
+    try:
+        variant = parse_variant(text)
+    except ScenarioError as exc:
+        assert str(exc).startswith("--variant ") and len(exc.problems) == 1
+    else:
+        assert variant.label and ":" not in variant.label and variant.sets
+
+
+@pytest.mark.parametrize(
+    ("variant", "needle"),
+    [
+        ("whistle.enabled=false", '--variant "whistle.enabled=false": no label'),
+        ("no whistle: whistle.enabled", '--variant "no whistle": malformed override'),
+        ("no whistle: whistle.enable=false", "--variant \"no whistle\": whistle.enable: unknown key 'enable'"),
+        ("no whistle: whistle.enabled=maybe", '--variant "no whistle": whistle.enabled: invalid value: expected true'),
+        ("no whistle:", '--variant "no whistle": no KEY=VALUE'),
+        ("Small 3: whistle.enabled=true", '--variant "Small 3": the label is a compared scenario\'s name'),
+        ("small 30: whistle.enabled=true", '--variant "small 30": the label is a compared scenario\'s name'),
+        ("more: staffing.per_office=-1", '--variant "more": staffing.per_office: invalid value: expected a number ≥ 0'),
+        ("more: grids.mode=separate; urban.grid_staff=2", '--variant "more"'),
+    ],
+)
+def test_bad_variants_are_one_line_naming_the_variant(cli, small_files, variant, needle):
+    base, more = small_files
+    result = cli("compare", str(base), str(more), "--variant", variant, "--days", "1", "--workers", "1")
+    assert result.code == 2 and result.err.startswith(f"error: {needle}"), result.err
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+
+
+def test_a_label_used_twice_is_refused(cli, small_files):
+    base, _ = small_files
+    twice = ["--variant", "lean: staffing.per_office=2", "--variant", "Lean: staffing.per_office=1"]
+    result = cli("compare", str(base), *twice, "--days", "1")
+    assert (
+        result.code == 2 and result.err == 'error: --variant "Lean": two variants have this label; give each its own\n'
+    )
+
+
+def test_scenarios_that_are_the_same_after_every_override_are_refused(cli, small_files, tmp_path):
+    base, more = small_files
+    result = cli("compare", str(base), str(base), "--set", "grids.mode=separate", "--days", "1")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith('error: "Small 3 #1" and "Small 3 #2" are the same scenario after every override')
+    assert "--variant" in result.err  # and says how to make one that differs
+    result = cli("compare", str(base), "--variant", "same: staffing.per_office=3", "--days", "1")
+    assert result.code == 2 and '"Small 3" and "same" are the same scenario' in result.err
+    # --set brings the second file to the first's settings: only the names still differ
+    result = cli("compare", str(base), str(more), "--set", "staffing.per_office=3", "--days", "1")
+    assert result.code == 2 and '"Small 3" and "Small 30" are the same scenario' in result.err
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text('extends = "small.toml"\nname = "Other"\ndescription = "only the words differ"\n')
+    with pytest.raises(SameScenarios, match='"Small 3" and "Other"'):
+        build_plan([base, renamed])
+
+
+def test_compare_one_file_with_variants_labels_tables_json_and_files(cli, small_files, tmp_path):
+    base, _ = small_files
+    out = tmp_path / "out"
+    args = ["--variant", "more staff: staffing.per_office=30", "--variant", "whistle | $5: whistle.enabled=true"]
+    result = cli(
+        "compare", str(base), *args, "--reps", "5", "--days", "2", "--workers", "1", "--json", "--out", str(out)
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert [s["name"] for s in data["scenarios"]] == ["Small 3", "more staff", "whistle | $5"]
+    assert data["scenarios"][1]["variant"] == ["staffing.per_office=30"] and data["scenarios"][0]["variant"] is None
+    assert [(p["name"], p["vs"]) for p in data["paired"]] == [("more staff", "Small 3"), ("whistle | $5", "Small 3")]
+    wait = data["paired"][0]["kpis"]["street_wait_mean_h"]
+    assert wait["diff"] < 0 and wait["verdict"] == "better"  # the variant differs where the model says it does
+    rows = pd.read_csv(out / "results.csv")
+    assert list(rows["scenario"].unique()) == ["Small 3", "more staff", "whistle | $5"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["scenarios"][1]["name"] == "more staff"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| KPI | Small 3 | more staff | whistle \\| $5 |" in report
+    assert "- more staff: `" in report and "with `staffing.per_office=30` (a variant)" in report
+    assert "## whistle \\| $5 against Small 3 (paired differences)" in report
+    for name in ("backlog.png", "resolution_time.png", "kpis.png"):
+        assert (out / name).stat().st_size > 0
+    table = cli("compare", str(base), *args, "--reps", "2", "--days", "1", "--workers", "1")
+    assert table.code == 0, table.err
+    assert "more staff against Small 3: paired differences" in table.out
+    assert "more staff: " in table.out and "with staffing.per_office=30" in table.out
+
+
+def test_compare_api_takes_variants(small_files):
+    base, _ = small_files
+    frame = compare([base], variants=["more staff: staffing.per_office=30"], reps=2, days=1)
+    assert list(frame["scenario"].unique()) == ["Small 3", "more staff"]
+    loaded = small()
+    frame = compare(
+        [loaded], variants=[Variant("lean", ("staffing.per_office=2",))], overrides=["seed=5"], reps=2, days=1
+    )
+    assert list(frame["scenario"].unique()) == ["small", "lean"]
+    with pytest.raises(SameScenarios):
+        compare([loaded, loaded], reps=2, days=1)
+
+
 # --- sweeps ---------------------------------------------------------------------------------------------
 
 
@@ -336,6 +470,49 @@ def test_sweep_api_and_cli(cli, small_files, tmp_path):
     assert (out / "sweep_staffing_per_office.png").exists() and (out / "sweep_grids_mode.png").exists()
     bad = cli("sweep", str(base), "--vary", "staffing.per_office=5,-3", "--reps", "2", "--days", "1")
     assert bad.code == 2 and "staffing.per_office" in bad.err
+
+
+def test_a_sweep_runs_each_variant_as_a_series_over_the_same_points(cli, small_files, tmp_path):
+    base, _ = small_files
+    frame = sweep(base, ["staffing.per_office=5,40"], variants=["whistle: whistle.enabled=true"], reps=2, days=1)
+    assert list(frame.columns) == ["variant", "point", "staffing.per_office", "replication", "kpi", "value"]
+    assert set(zip(frame["variant"], frame["staffing.per_office"], strict=True)) == {
+        ("Small 3", 5),
+        ("Small 3", 40),
+        ("whistle", 5),
+        ("whistle", 40),
+    }
+    out = tmp_path / "sweep"
+    args = ["--vary", "staffing.per_office=5,40", "--variant", "whistle: whistle.enabled=true"]
+    result = cli("sweep", str(base), *args, "--reps", "2", "--days", "1", "--workers", "1", "--json", "--out", str(out))
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["variants"] == [
+        {"label": "Small 3", "sets": []},
+        {"label": "whistle", "sets": ["whistle.enabled=true"]},
+    ]
+    assert [(p["variant"], p["point"]) for p in data["points"]] == [
+        ("Small 3", 0),
+        ("Small 3", 1),
+        ("whistle", 0),
+        ("whistle", 1),
+    ]
+    whistles = {
+        (p["variant"], p["values"]["staffing.per_office"]): p["kpis"]["whistles"]["mean"] for p in data["points"]
+    }
+    assert whistles[("Small 3", 5)] == 0  # the file has no whistle; the variant's series has one
+    assert list(pd.read_csv(out / "results.csv").columns[:3]) == ["variant", "point", "staffing.per_office"]
+    from sim.report import sweep_figures
+
+    ((_, figure),) = sweep_figures(data["points"], data["keys"])
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert legend[:2] == ["Small 3", "whistle"]  # one line per series
+    table = cli("sweep", str(base), *args, "--reps", "2", "--days", "1", "--workers", "1")
+    assert table.code == 0 and "× 2 series (Small 3, whistle)" in table.out
+    clash = cli("sweep", str(base), "--vary", "staffing.per_office=5,40", "--variant", "x: staffing.per_office=9")
+    assert clash.code == 2 and clash.err.startswith('error: --variant "x": sets staffing.per_office, which --vary')
+    same = cli("sweep", str(base), "--vary", "staffing.per_office=5,40", "--variant", "x: whistle.enabled=false")
+    assert same.code == 2 and '"Small 3" and "x" are the same scenario' in same.err
 
 
 # --- staffing -----------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Compare mode: pick scenarios, replications and days, run them, read the KPIs, verdicts and charts.
 
 The scenario list holds the files beside the console's scenario that build a district; fragments (a
-file meant for ``extends``, such as what ``microgov fit`` writes) are listed as skipped, with why. The
+file meant for ``extends``, such as what ``microgov fit`` writes) are listed as skipped, with why. Under it,
+variants of the base (the first ticked file) are added by key, as ``microgov compare --variant`` does: a
+label and ``key=value`` changes, checked as they are typed by the same plan the run uses (the scenario
+loader's own messages, a label used twice, a variant that changes nothing), enter adding it. The
 comparison runs on the experiment harness in a worker (the replications themselves in separate
 processes), with a labelled progress line and a count of replications; a scenario that fails does not
 take the others' results with it. The KPI table shows every scenario, each one's paired difference
@@ -15,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
@@ -25,11 +28,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, DataTable, Header, Input, Label, SelectionList, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
+from textual.worker import get_current_worker
 
 from console.screens.base import ModeScreen
 from console.widgets import Field, KeyFooter, WorkProgress
+
+if TYPE_CHECKING:
+    from sim.experiment.plan import Variant
 
 WORKERS = 2
 CHARTS_FROM_ROWS = 32
@@ -102,6 +110,14 @@ class CompareScreen(ModeScreen):
         Binding("ctrl+r", "run", "Run comparison", tooltip="Run the ticked scenarios", id="compare-run"),
         Binding("f", "toggle_form", "Form", tooltip="Hide or show the set-up form", id="compare-form"),
         Binding("c", "toggle_charts", "Charts", tooltip="Show or hide the charts", id="compare-charts"),
+        Binding("v", "add_variant", "Variant", tooltip="Add a variant of the base scenario", id="compare-variant"),
+        Binding(
+            "delete",
+            "remove_variant",
+            "Remove variant",
+            tooltip="Remove the variant under the cursor",
+            id="compare-remove-variant",
+        ),
     ]
     AUTO_FOCUS = "#compare-scenarios"  # a list: the mode keys still reach the app until a field is picked
 
@@ -119,6 +135,10 @@ class CompareScreen(ModeScreen):
         self.summary: dict[str, Any] | None = None
         self.listed: list[Listed] = []
         self.progress_text = ""
+        self.variants: list[Variant] = []
+        self.variant_checks = 0
+        self.variant_problem = ""
+        """What is wrong with the variant being typed ("" when it is fine or nothing is typed)."""
 
     def compose(self) -> ComposeResult:
         w = self.w
@@ -130,6 +150,15 @@ class CompareScreen(ModeScreen):
                 yield Label(w("scenarios"), id="compare-scenarios-label")
                 yield SelectionList[str](id="compare-scenarios")
                 yield Static(id="compare-skipped", classes="hidden")
+                yield Label(w("variants of"), id="compare-variants-label")
+                yield OptionList(id="compare-variants", classes="hidden")
+                with Horizontal(classes="compare-field compare-variant-field"):
+                    yield Label(w("variant label"))
+                    yield Field(placeholder=w("variant label example"), id="compare-variant-label", max_length=80)
+                with Horizontal(classes="compare-field compare-variant-field"):
+                    yield Label(w("variant changes"))
+                    yield Field(placeholder=w("variant changes example"), id="compare-variant-sets")
+                yield Static(id="compare-variant-problem")
                 with Horizontal(classes="compare-field"):
                     yield Label(w("replications"))
                     yield Field("5", id="compare-reps", validators=[reps], valid_empty=False)
@@ -224,6 +253,7 @@ class CompareScreen(ModeScreen):
                 text.append(f"{self.w('cannot run alone')} ({item.problem.split(';')[0]})\n")
             note.update(text)
             note.tooltip = "\n".join(f"{item.path}: {item.problem}" for item in skipped)
+        self._show_base()
         self.refresh_bindings()
 
     # --- running -------------------------------------------------------------------------------------
@@ -244,14 +274,126 @@ class CompareScreen(ModeScreen):
             problem = fields if isinstance(fields, str) else ""
             self.query_one("#compare-problem", Static).update(Text(problem, style="bold red") if problem else "")
             self.refresh_bindings()
+        elif event.input.id in ("compare-variant-label", "compare-variant-sets"):
+            self._check_typed(add=False)
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        self._show_base()
+        if any(self._typed_variant()):
+            self._check_typed(add=False)
+        self.refresh_bindings()
+
+    # --- variants of the base ------------------------------------------------------------------------
+
+    def _ticked(self) -> list[Path]:
+        """The ticked files in the order they were ticked: the first is the base of the variants."""
+        return [Path(p) for p in self.query_one("#compare-scenarios", SelectionList).selected]
+
+    def _show_base(self) -> None:
+        ticked = self._ticked()
+        base = f" {ticked[0].stem}" if ticked else ""
+        self.query_one("#compare-variants-label", Label).update(f"{self.w('variants of')}{base}")
+
+    def _typed_variant(self) -> tuple[str, str]:
+        label = self.query_one("#compare-variant-label", Field).value
+        return label, self.query_one("#compare-variant-sets", Field).value
+
+    @on(Input.Submitted, "#compare-variant-label, #compare-variant-sets")
+    def _submit_variant(self, event: Input.Submitted) -> None:
+        label, sets = self._typed_variant()
+        if not label.strip() and not sets.strip():
+            return
+        if event.input.id == "compare-variant-label" and not sets.strip():
+            self.query_one("#compare-variant-sets", Field).focus()  # the label first, then its changes
+            return
+        self._check_typed(add=True)
+
+    def _check_typed(self, *, add: bool) -> None:
+        self.variant_checks += 1
+        self.check_variant(*self._typed_variant(), self._ticked(), list(self.variants), self.variant_checks, add=add)
+
+    @work(thread=True, exclusive=True, group="compare-variant", name="checking the variant", exit_on_error=False)
+    def check_variant(
+        self, label: str, sets: str, files: list[Path], variants: list[Variant], check: int, *, add: bool
+    ) -> None:
+        """Check the typed variant as the run will (the plan of the ticked files with every variant), and
+        with ``add`` add it when it is fine. Only the latest check's answer is shown."""
+        from sim.errors import MicrogovError
+        from sim.experiment.plan import make_variant, plan_entries, variant_label
+
+        problem = ""
+        variant: Variant | None = None
+        try:
+            if not label.strip():
+                problem = self.w("a label first") if sets.strip() else ""
+            elif not sets.strip():
+                variant_label(label)
+            else:
+                variant = make_variant(label, sets)
+                if not files:
+                    raise MicrogovError(self.w("tick a scenario"))
+                plan_entries(files, variants=[*variants, variant])
+        except MicrogovError as exc:
+            problem, variant = str(exc).splitlines()[0].removeprefix(f'--variant "{label.strip()}": '), None
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._variant_checked, check, problem, variant if add else None)
+
+    def _variant_checked(self, check: int, problem: str, added: Variant | None) -> None:
+        if check != self.variant_checks:
+            return  # typed on since: a later check answers
+        self.variant_problem = problem
+        box = self.query_one("#compare-variant-problem", Static)
+        if problem:
+            box.update(Text(problem, style="bold red"))
+        elif any(self._typed_variant()) and added is None:
+            done = all(part.strip() for part in self._typed_variant())
+            box.update(Text(self.w("enter adds the variant" if done else "then its changes"), style="dim"))
+        else:
+            box.update("")
+        if added is not None:
+            self.variants.append(added)
+            self._show_variants()
+            self.query_one("#compare-variant-label", Field).value = ""
+            self.query_one("#compare-variant-sets", Field).value = ""
+            self.query_one("#compare-variant-label", Field).focus()
+            box.update("")
+        self.refresh_bindings()
+
+    def _show_variants(self) -> None:
+        listing = self.query_one("#compare-variants", OptionList)
+        listing.clear_options()
+        listing.add_options([Option(Text(str(v)), id=v.label) for v in self.variants])
+        listing.set_class(not self.variants, "hidden")
+        if self.variants:
+            listing.highlighted = len(self.variants) - 1
+
+    def action_add_variant(self) -> None:
+        self.query_one("#compare-form").remove_class("hidden")
+        self.query_one("#compare-variant-label", Field).focus()
+
+    def action_remove_variant(self) -> None:
+        listing = self.query_one("#compare-variants", OptionList)
+        index = listing.highlighted
+        assert index is not None  # refused otherwise
+        del self.variants[index]
+        self._show_variants()
+        if self.variants:
+            listing.highlighted = min(index, len(self.variants) - 1)
+        else:
+            self.query_one("#compare-variant-label", Field).focus()
         self.refresh_bindings()
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        w = self.w
+        if action == "remove_variant":
+            if not self.variants:
+                return w("no variants")
+            listing = self.query_one("#compare-variants", OptionList)
+            if self.focused is not listing or listing.highlighted is None:
+                return w("pick a variant")
+            return None
         if action != "run":
             return None
-        w = self.w
         if self.running:
             return f"{w('comparison running')} {self.progress_text}".strip()
         if self.checking:
@@ -261,6 +403,8 @@ class CompareScreen(ModeScreen):
             return fields
         if not self.query_one("#compare-scenarios", SelectionList).selected:
             return w("tick a scenario")
+        if any(part.strip() for part in self._typed_variant()):
+            return w("variant not added")
         return None
 
     @on(Button.Pressed, "#compare-go")
@@ -275,21 +419,24 @@ class CompareScreen(ModeScreen):
         fields = self._fields()
         assert not isinstance(fields, str)
         reps, days = fields
-        files = [Path(p) for p in self.query_one("#compare-scenarios", SelectionList).selected]
+        files = self._ticked()
+        variants = list(self.variants)
         self.running = True
         self.progress_text = ""
         self.refresh_bindings()
-        label = f"{self.w('comparing')} {len(files)} {self.w('scenarios')} × {reps} × {days:g} {self.w('days')}"
-        self.work.start(label, total=reps * len(files), unit=self.w("replications"))
+        count = len(files) + len(variants)
+        label = f"{self.w('comparing')} {count} {self.w('scenarios')} × {reps} × {days:g} {self.w('days')}"
+        self.work.start(label, total=reps * count, unit=self.w("replications"))
         if self.app.size.width < 100:  # narrow: the results need the whole width
             self.query_one("#compare-form").add_class("hidden")
-        self.compare(files, reps, days)
+        self.compare(files, variants, reps, days)
 
     @work(thread=True, exclusive=True, group="compare", name="comparing scenarios", exit_on_error=False)
-    def compare(self, files: list[Path], reps: int, days: float) -> None:
+    def compare(self, files: list[Path], variants: list[Variant], reps: int, days: float) -> None:
         from sim.errors import MicrogovError
-        from sim.experiment.compare import Plan, compare_scenarios, unique_labels
+        from sim.experiment.compare import compare_scenarios
         from sim.experiment.executors import LocalPool
+        from sim.experiment.plan import build_plan
         from sim.scenario import load_scenario
         from sim.structure import check_buildable
 
@@ -297,16 +444,16 @@ class CompareScreen(ModeScreen):
             loaded, skipped = [], []
             for f in files:  # a file changed since it was listed: skip it, run the others
                 try:
-                    scenario = load_scenario(f)
-                    check_buildable(scenario)
+                    check_buildable(load_scenario(f))
                 except MicrogovError as exc:
                     skipped.append(f"{f.name}: {str(exc).splitlines()[0]}")
                     continue
-                loaded.append((f, scenario))
+                loaded.append(f)
             if not loaded:
                 raise MicrogovError(f"no ticked scenario can run ({'; '.join(skipped)})")
-            labels = unique_labels([s.name for _, s in loaded], [f.stem for f, _ in loaded])
-            plan = Plan(list(zip(labels, [s for _, s in loaded], strict=True)), reps=reps, days=days)
+            if variants and loaded[0] != files[0]:  # the variants are of the base: not of another file
+                raise MicrogovError(f"{self.w('the base cannot run')}: {skipped[0]}")
+            plan = build_plan(loaded, variants=variants, reps=reps, days=days)
             last = [0.0]
 
             def progress(done: int, total: int) -> None:

@@ -34,10 +34,11 @@ def _register_commands() -> None:
     if _registered:
         return
     _registered.append(True)
-    from sim.cli import experiment_cmds, queue_cmds, realdata_cmds, run_cmds, scenario_cmds
+    from sim.cli import experiment_cmds, queue_cmds, realdata_cmds, run_cmds, scenario_cmds, validate_cmds
 
     scenario_cmds.register(app)
     run_cmds.register(app)
+    validate_cmds.register(app)
     experiment_cmds.register(app)
     realdata_cmds.register(app)
     queue_cmds.register(app)

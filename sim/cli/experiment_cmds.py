@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from sim import limits
 from sim.cli.common import (
@@ -30,6 +32,8 @@ from sim.scenario import load_scenario
 
 if TYPE_CHECKING:
     from sim.experiment.compare import Comparison
+
+T = TypeVar("T")
 
 #: Worker processes per core at most: more only queue for the cores and multiply memory.
 WORKERS_PER_CORE = 4
@@ -102,6 +106,19 @@ def _reps(value: str, ci_width: float | None) -> int | None:
         raise OptionError(f"--reps: {exc.message}") from None
 
 
+def _planned(make: Callable[[], T]) -> T:
+    """``make()``, with two scenarios that are the same told how to make them differ."""
+    from sim.experiment.plan import SameScenarios
+
+    try:
+        return make()
+    except SameScenarios as exc:
+        raise ExperimentError(
+            f'{exc}; --set changes every scenario, --variant "LABEL: KEY=VALUE" adds the first file with '
+            "changes of its own"
+        ) from None
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "–"
@@ -153,7 +170,7 @@ def print_comparison(summary: dict[str, Any]) -> None:
         f"{summary['reps']} replications × {summary['days']:g} days, seed {summary['seed']}, warm-up "
         f"{summary['warmup_days']:g} days (means, 95% intervals)",
         "KPI",
-        *names,
+        *map(escape, names),
         wrap_first=True,
     )
     for k in _shown(summary):
@@ -164,16 +181,20 @@ def print_comparison(summary: dict[str, Any]) -> None:
             cells.append(f"{_fmt(v['mean'], k.unit)} {_ci(v, k.unit)}{judged}".strip())
         t.add_row(k.label, *cells)
     out.print(t)
+    for s in summary["scenarios"]:
+        if s.get("variant"):
+            made = f"{s['file']} with {'; '.join([*s['sets'], *s['variant']])}"
+            out.print(f"[dim]{escape(s['name'])}: {escape(made)}[/]")
     out.print(
         '[dim]A rate\'s "of N" is the requests it was judged on (mean per replication): those whose deadline '
         "fell inside the measured window.[/]"
     )
     for s in summary["scenarios"]:
         for line in too_short_lines(s.get("too_short", [])):
-            warn(f"{s['name']}: {line}")
+            warn(f"{escape(s['name'])}: {line}")
     for p in summary["paired"]:
         d = table(
-            f"{p['name']} against {p['vs']}: paired differences",
+            f"{escape(p['name'])} against {escape(p['vs'])}: paired differences",
             "KPI",
             "difference",
             "95% CI",
@@ -196,7 +217,7 @@ def print_comparison(summary: dict[str, Any]) -> None:
 
 def _failures(summary: dict[str, Any]) -> None:
     for f in summary.get("failures", []):
-        where = f"{f['scenario']}, replication {f['replication']}, after {f['attempts']} attempts"
+        where = f"{escape(f['scenario'])}, replication {f['replication']}, after {f['attempts']} attempts"
         err.print(f"[red]failed[/]: {where}: {f['error']}")
     if summary.get("failures"):
         err.print(f"[red]{len(summary['failures'])} replication(s) failed and are left out of the results above[/]")
@@ -222,9 +243,24 @@ def write_compare_files(folder: Path, comparison: Comparison, summary: dict[str,
     return [folder / "results.csv", folder / "results.parquet", report, *files]
 
 
+VariantOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        metavar='"LABEL: KEY=VALUE[; KEY=VALUE...]"',
+        help="Add a scenario: the first file with these overrides (after --set), labelled LABEL; repeatable.",
+        show_default=False,
+    ),
+]
+
+
 def compare(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Two or more scenario files; the first is the baseline.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="Scenario files; the first is the baseline (one file is enough with --variant).",
+        ),
     ],
     reps: Annotated[
         str, typer.Option("--reps", "-r", help="Replications per scenario, or 'auto' with --ci-width.")
@@ -245,6 +281,7 @@ def compare(
     days: DaysOption = None,
     seed: SeedOption = 0,
     overrides: SetOption = None,
+    variants: VariantOption = None,
     warmup_days: WarmupOption = None,
     workers: WorkersOption = None,
     cluster: ClusterOption = None,
@@ -254,13 +291,19 @@ def compare(
     """Compare scenarios with replications and common random numbers: every KPI's mean and 95% interval
     per scenario, and each scenario's paired difference from the first with a verdict.
 
+    [bold]--set[/] changes every scenario; [bold]--variant[/] adds one: the first file with overrides of
+    its own, under its label. Two scenarios that are the same after every override are refused.
+
     [dim]Examples:
       microgov compare scenarios/haigang-2019.toml scenarios/haigang-2020.toml --reps 10 --days 14 --out out/reform
-      microgov compare scenarios/haigang-2020.toml scenarios/haigang-2020.toml --set whistle.enabled=false --reps 5
-      microgov compare a.toml b.toml --reps auto --ci-width 0.005 --kpi response_rate --json[/]
+      microgov compare scenarios/haigang-2020.toml --variant "no whistle: whistle.enabled=false" --reps 5 --days 14
+      microgov compare scenarios/haigang-2020.toml --variant "separate grids: grids.mode=\\"separate\\"" \\
+          --variant "11 staff: staffing.per_office=11; streets.S1.staff=11" --reps 5 --days 14
+      microgov compare scenarios/haigang-2019.toml scenarios/haigang-2020.toml --reps auto --ci-width 0.005 --json[/]
     """
-    from sim.experiment.compare import Plan, compare_scenarios, unique_labels
+    from sim.experiment.compare import compare_scenarios
     from sim.experiment.executors import executor_for
+    from sim.experiment.plan import build_plan
 
     if len(files) < 1:
         raise ExperimentError("give at least one scenario file")
@@ -272,18 +315,19 @@ def compare(
         raise OptionError(f"FILE...: at most {limits.MAX_POINTS:,} scenarios, found {len(files):,}")
     output_path(out_dir, "--out", files, folder=True)
     warmup = _warmup(warmup_days)
-    scenarios = [load_scenario(path, overrides or []) for path in files]
-    labels = unique_labels([s.name for s in scenarios], [path.stem for path in files])
-    loaded = list(zip(labels, scenarios, strict=True))
-    plan = Plan(
-        loaded,
-        reps=n_reps,
-        ci_width=ci_width,
-        max_reps=max_reps,
-        headline=headline,
-        days=days,
-        seed=seed,
-        warmup_days=warmup,
+    plan = _planned(
+        lambda: build_plan(
+            files,
+            overrides or [],
+            variants or [],
+            reps=n_reps,
+            ci_width=ci_width,
+            max_reps=max_reps,
+            headline=headline,
+            days=days,
+            seed=seed,
+            warmup_days=warmup,
+        )
     )
     with executor_for(workers, cluster) as executor, progress_bar("replications", count=True, total=1) as update:
         comparison = compare_scenarios(plan, executor, out=out_dir, progress=lambda done, total: update(done, total))
@@ -326,6 +370,7 @@ def sweep(
     days: DaysOption = None,
     seed: SeedOption = 0,
     overrides: SetOption = None,
+    variants: VariantOption = None,
     warmup_days: WarmupOption = None,
     workers: WorkersOption = None,
     cluster: ClusterOption = None,
@@ -335,19 +380,23 @@ def sweep(
     """Run a scenario over a grid or Latin hypercube of settings, with common random numbers across
     design points; every KPI per point with its 95% interval, and a plot of each KPI against each key.
 
+    [bold]--variant[/] adds a series: the file with overrides of its own, run at every design point.
+
     [dim]Examples:
       microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,20,30,50 --reps 5 --days 14
       microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,60 \\
-          --vary referral.delay.mean_h=1,6 --design lhs --samples 12 --out out/sweep[/]
+          --vary referral.delay.mean_h=1,6 --design lhs --samples 12 --out out/sweep
+      microgov sweep scenarios/haigang-2020.toml --vary staffing.per_office=11,30,50 \\
+          --variant "no whistle: whistle.enabled=false" --reps 3 --days 14[/]
     """
     from sim.experiment.executors import executor_for
-    from sim.experiment.sweep import parse_vary, run_sweep
+    from sim.experiment.sweep import parse_vary, plan_sweep, run_planned
 
     varies = [parse_vary(v) for v in vary]
     output_path(out_dir, "--out", [file], folder=True)
     warmup = _warmup(warmup_days)
-    with executor_for(workers, cluster) as executor, progress_bar("replications", count=True, total=1) as update:
-        result = run_sweep(
+    planned = _planned(
+        lambda: plan_sweep(
             file,
             varies,
             reps=reps,
@@ -357,10 +406,11 @@ def sweep(
             seed=seed,
             warmup_days=warmup,
             overrides=overrides or [],
-            executor=executor,
-            out=out_dir,
-            progress=lambda done, total: update(done, total),
+            variants=variants or [],
         )
+    )
+    with executor_for(workers, cluster) as executor, progress_bar("replications", count=True, total=1) as update:
+        result = run_planned(planned, executor, out=out_dir, progress=lambda done, total: update(done, total))
     summary = result.summary()
     summary["file"] = str(file)
     written: list[Path] = []
@@ -392,14 +442,17 @@ def sweep(
             "resolution_time_mean_h": "time h",
             "street_wait_mean_h": "wait h",
         }
+        series = [v["label"] for v in summary["variants"]] if result.variants else []
         t = table(
-            f"{file}: {len(summary['points'])} design points × {summary['reps']} replications × "
-            f"{summary['days']:g} days ({'means ± 95% half-widths' if wide else 'means'}; every KPI with its "
-            "interval in --json and --out)",
+            f"{escape(str(file))}: {len(result.points)} design points"
+            + (f" × {len(series)} series ({', '.join(map(escape, series))})" if series else "")
+            + f" × {summary['reps']} replications × {summary['days']:g} days "
+            f"({'means ± 95% half-widths' if wide else 'means'}; every KPI with its interval in --json and --out)",
+            *(["variant"] if series else []),
             "#",
             *[k.rsplit(".", 1)[-1] for k in result.keys],
             *[headers[n] for n in shown],
-            right_from=1 + len(result.keys),
+            right_from=(2 if series else 1) + len(result.keys),
         )
         for point in summary["points"]:
             cells = [
@@ -408,7 +461,9 @@ def sweep(
                 else _fmt(point["kpis"][name]["mean"], BY_NAME[name].unit)
                 for name in shown
             ]
-            t.add_row(str(point["point"]), *[str(point["values"][k]) for k in result.keys], *cells)
+            first = [escape(point["variant"])] if series else []
+            values = [escape(str(point["values"][k])) for k in result.keys]
+            t.add_row(*first, str(point["point"]), *values, *cells)
         out.print(t)
         for path in written:
             out.print(f"[dim]wrote {path}[/]")

@@ -1,4 +1,4 @@
-"""``microgov run`` and ``microgov validate mmc``: one run of a scenario, and the engine against theory."""
+"""``microgov run``: one run of a scenario, with its KPI tables."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from sim.cli.common import (
     print_json,
     table,
     warn,
-    whole,
 )
 from sim.cli.progress import progress_bar
 from sim.metrics import too_short_lines
@@ -203,118 +202,5 @@ def print_kpis(k: dict[str, Any]) -> None:
     )
 
 
-validate_app = typer.Typer(
-    help="Check the engine against queueing theory (and another simulator).", no_args_is_help=True
-)
-
-
-@validate_app.command("mmc")
-def mmc(
-    arrival_rate: Annotated[
-        float,
-        typer.Option("--arrival-rate", help="Requests per hour.", parser=number("requests per hour", gt=0, le=RATE)),
-    ],
-    service_rate: Annotated[
-        float,
-        typer.Option(
-            "--service-rate",
-            help="Requests per hour one person handles.",
-            parser=number("requests per hour", gt=0, le=RATE),
-        ),
-    ],
-    servers: Annotated[
-        int,
-        typer.Option(
-            "--servers", help="People on duty, around the clock.", parser=whole("people", ge=1, le=limits.MAX_STAFF)
-        ),
-    ],
-    customers: Annotated[
-        int,
-        typer.Option(
-            "--customers",
-            help="Requests per replication.",
-            parser=whole("requests", ge=100, le=limits.MAX_CUSTOMERS),
-        ),
-    ] = 200_000,
-    reps: Annotated[
-        int,
-        typer.Option(
-            "--reps", help="Independent replications.", parser=whole("replications", ge=2, le=limits.MAX_REPS)
-        ),
-    ] = 10,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Master seed.", parser=whole("a seed", ge=0, le=limits.MAX_SEED))
-    ] = 0,
-    warmup: Annotated[
-        float,
-        typer.Option(
-            "--warmup",
-            help="Share of each replication's requests left out as warm-up.",
-            parser=number("a share", ge=0, le=0.9),
-        ),
-    ] = 0.1,
-    peer: Annotated[str | None, typer.Option("--peer", help="Also run the model in another simulator: ciw.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Run the engine as one M/M/c post and set the mean wait in queue, P(wait > 0) and utilisation
-    (95% t-intervals over replications) beside Erlang C and, with [bold]--peer ciw[/], Ciw.
-
-    [dim]Example: microgov validate mmc --arrival-rate 9.35 --service-rate 1 --servers 11 --peer ciw[/]
-    """
-    from sim.validation import validate_mmc
-
-    with progress_bar("replications", total=reps * (2 if peer else 1), count=True) as update:
-        result = validate_mmc(
-            arrival_rate,
-            service_rate,
-            servers,
-            customers=customers,
-            reps=reps,
-            seed=seed,
-            warmup=warmup,
-            peer=peer,
-            progress=lambda done, total: update(done),
-        )
-    if as_json:
-        print_json(result)
-        return
-    s, e, p = result["sim"], result["erlang_c"], result["peer"]
-    cols = ["", "engine (95% CI)", "Erlang C"] + ([f"{p['name']} (95% CI)"] if p else [])
-    t = table(
-        f"M/M/{servers}: {arrival_rate:g}/h arriving, {service_rate:g}/h per person, utilisation "
-        f"{e['utilisation']:.3f}; {customers:,} requests × {reps} replications",
-        *cols,
-    )
-
-    def ci(d: dict[str, Any], key: str, fmt: str) -> str:
-        lo, hi = d["wq_ci" if key == "wq_mean" else f"{key}_ci"]
-        return f"{d[key]:{fmt}} ({lo:{fmt}}–{hi:{fmt}})"
-
-    for label, key, fmt in (
-        ("mean wait in queue (h)", "wq_mean", ".4f"),
-        ("P(wait > 0)", "p_wait", ".4f"),
-        ("utilisation", "utilisation", ".4f"),
-    ):
-        row = [label, ci(s, key, fmt), f"{e[key]:{fmt}}"] + ([ci(p, key, fmt)] if p else [])
-        t.add_row(*row)
-    t.add_row(
-        "requests simulated per second",
-        f"{s['customers_per_s']:,.0f}",
-        "",
-        *([f"{p['customers_per_s']:,.0f}"] if p else []),
-    )
-    out.print(t)
-    verdict = (
-        "[green]Erlang C lies inside the engine's interval ✓[/]"
-        if result["agrees"]
-        else (
-            "[red]Erlang C lies outside the engine's interval ✗[/] (with 95% intervals this happens about one "
-            "time in twenty; more replications or requests narrow it)"
-        )
-    )
-    out.print(verdict)
-
-
 def register(app: typer.Typer) -> None:
     app.command()(run)
-    app.add_typer(validate_app, name="validate")

@@ -843,7 +843,13 @@ class Engine:
             assert self.net.grids is not None
             took = self.net.grids.handoff_handling(self._z(req))
         else:
-            took = self.net.categories[req.cat].handling[post.kind](self._z(req))
+            zs, k = req.zs, req.k  # the request's next variate (``_z``, inlined on the hottest path)
+            if k < len(zs):
+                req.k = k + 1
+                z = zs[k]
+            else:
+                z = self._z(req)
+            took = self.net.categories[req.cat].handling[post.kind](z)
         job = Job(post, line, server, now, line.until, took)
         req.job = job
         # booked now, its length known: on duty until the person's shift ends, overtime after it

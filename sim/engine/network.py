@@ -4,8 +4,7 @@ The governance graph says who answers to whom; this module turns it into the wor
 simulation: one post per node (a unit leader, a grid team, a street office, a department), each with its
 duty calendar and handling-time distributions, the origins where residents raise requests with their rates,
 each category's triage rule, and the settings of the governance mechanisms (the whistle, ordinary
-referrals, merged or separate grids, residents' patience, surges, scripted incidents). It also builds
-the one-post network used to check the engine against queueing theory.
+referrals, merged or separate grids, residents' patience, surges, scripted incidents).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from sim.calendars import Calendar, Duty, allocate, deal
-from sim.distributions import Transform, exponential, scaled, transform
+from sim.distributions import Transform, scaled, transform
 from sim.errors import Problem, ScenarioError
-from sim.policies import CategoryRule, DepartmentOutcome, SettleAll, StandardTriage, Triage, settle_by
+from sim.policies import CategoryRule, DepartmentOutcome, StandardTriage, Triage, settle_by
 from sim.scenario.schema import GRID_TYPES, PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario, hours_from_start
 from sim.structure import District
 
@@ -593,39 +592,3 @@ def _injects(scenario: Scenario, district: District, posts: list[Post], index: d
         at = hours_from_start(inject.at, scenario.clock.start)
         out.append(Inject(at, post.idx, office.idx, community.idx if community else -1, cat, prio, inject.text, i))
     return out
-
-
-def single_post_network(arrival_rate: float, service_rate: float, servers: int) -> Network:
-    """An M/M/c queue in the engine's terms: one post, ``servers`` staff on duty around the clock,
-    Poisson arrivals, exponential handling, first come first served, every request settled, no deadlines."""
-    always = Duty(Calendar.always(servers))
-    post = Post(
-        0, "post", STREET_K, GRAPH_LEVELS.index("street"), Rota(((Duty(Calendar.always(1)), servers),), always), 2, 0
-    )
-    post.track = 0
-    rule = CategoryRule(settle_by=(1.0,) * len(SETTLE_LEVELS), refer_level=len(SETTLE_LEVELS), solves=1.0)
-    handling = exponential(1.0 / service_rate)
-    category = CategoryRuntime("request", ORDINARY, -1, 0.0, rule, [handling] * len(KINDS), None)
-    inf = float("inf")
-    return Network(
-        posts=[post],
-        origins=np.zeros(1, dtype=np.int64),
-        weights=np.array([arrival_rate]),
-        entry_posts=np.array([[0, 0, 0, -1]], dtype=np.int64),
-        entry_shares=np.array([[1.0, 0.0, 0.0]]),
-        categories=[category],
-        shares=np.ones(1),
-        hour_weights=np.ones(24),
-        day_weights=np.ones(7),
-        offset_h=0.0,
-        resp_len=(inf, inf, inf),
-        res_len=(inf, inf, inf),
-        triage=SettleAll(),
-        outcome=DepartmentOutcome([rule]),
-        auto_escalate=False,
-        escalate_top=0,
-        offices=["post"],
-        departments=[],
-        district=0,
-        start=dt.datetime(2020, 1, 6),
-    )

@@ -2,7 +2,9 @@
 
 For notebooks, :func:`compare`, :func:`sweep` and :func:`staff` return pandas DataFrames in the shape of
 ``results.csv`` (one row per scenario or design point × replication × KPI); the richer results behind the
-CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.staffing.staff_answer`.
+CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.staffing.staff_answer`. Which
+scenarios a comparison runs, and under which labels, is decided in one place, :mod:`sim.experiment.plan`
+(files, ``--set`` overrides for all of them, and variants: ``"no whistle: whistle.enabled=false"``).
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.experiment.compare import Comparison, Plan, compare_scenarios, unique_labels
+    from sim.experiment.compare import Comparison, compare_scenarios
     from sim.experiment.executors import DaskCluster, Executor, LocalPool, Sequential, executor_for
     from sim.experiment.kpis import KPIS
+    from sim.experiment.plan import Plan, Variant, build_plan, parse_variant, plan_entries, unique_labels
     from sim.experiment.sweep import Sweep, run_sweep
     from sim.scenario import Scenario
 
 # The harness pulls in scipy, pandas and pyarrow; load it when first used, not when the CLI starts.
 _LAZY = {
     "Comparison": "sim.experiment.compare",
-    "Plan": "sim.experiment.compare",
     "compare_scenarios": "sim.experiment.compare",
-    "unique_labels": "sim.experiment.compare",
+    "Plan": "sim.experiment.plan",
+    "Variant": "sim.experiment.plan",
+    "build_plan": "sim.experiment.plan",
+    "parse_variant": "sim.experiment.plan",
+    "plan_entries": "sim.experiment.plan",
+    "unique_labels": "sim.experiment.plan",
     "DaskCluster": "sim.experiment.executors",
     "Executor": "sim.experiment.executors",
     "LocalPool": "sim.experiment.executors",
@@ -51,9 +58,13 @@ __all__ = [
     "Plan",
     "Sequential",
     "Sweep",
+    "Variant",
+    "build_plan",
     "compare",
     "compare_scenarios",
     "executor_for",
+    "parse_variant",
+    "plan_entries",
     "run_sweep",
     "staff",
     "sweep",
@@ -75,17 +86,16 @@ def compare(
     seed: int = 0,
     warmup_days: float | str | None = None,
     overrides: Sequence[str] = (),
+    variants: Sequence[str | Variant] = (),
     executor: Executor | None = None,
 ) -> Any:
-    """Run the scenarios (files or loaded scenarios) with common random numbers; one row per scenario ×
-    replication × KPI."""
-    from sim.experiment.compare import Plan, compare_scenarios, unique_labels
-    from sim.scenario import Scenario
+    """Run the scenarios (files or loaded scenarios, each with ``overrides``) and the ``variants`` (the
+    first scenario with overrides of its own: ``"no whistle: whistle.enabled=false"``) with common random
+    numbers; one row per scenario × replication × KPI, the ``scenario`` column holding each one's label."""
+    from sim.experiment.compare import compare_scenarios
+    from sim.experiment.plan import build_plan
 
-    loaded = [_scenario(s, overrides) for s in scenarios]
-    hints = [Path(s).stem if not isinstance(s, Scenario) else s.name for s in scenarios]
-    labels = unique_labels([s.name for s in loaded], hints)
-    plan = Plan(list(zip(labels, loaded, strict=True)), reps=reps, days=days, seed=seed, warmup_days=warmup_days)
+    plan = build_plan(scenarios, overrides, variants, reps=reps, days=days, seed=seed, warmup_days=warmup_days)
     return compare_scenarios(plan, executor, keep_rows=True).collector.frame()
 
 
@@ -99,9 +109,11 @@ def sweep(
     days: float | None = None,
     seed: int = 0,
     overrides: Sequence[str] = (),
+    variants: Sequence[str | Variant] = (),
     executor: Executor | None = None,
 ) -> Any:
-    """Sweep ``file`` over ``vary`` ("key=v1,v2,..."); one row per design point × replication × KPI."""
+    """Sweep ``file`` over ``vary`` ("key=v1,v2,..."), and each of ``variants`` over the same points; one
+    row per design point × replication × KPI (with variants, a ``variant`` column names the series)."""
     from sim.experiment.sweep import parse_vary, run_sweep
 
     result = run_sweep(
@@ -113,6 +125,7 @@ def sweep(
         days=days,
         seed=seed,
         overrides=overrides,
+        variants=variants,
         executor=executor,
         keep_rows=True,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +17,14 @@ from sim import limits
 from sim.experiment.collect import Collector
 from sim.experiment.errors import ExperimentError, ScenarioFailed
 from sim.experiment.executors import Executor, Sequential
-from sim.experiment.kpis import HEADLINE, KPI, KPIS, kpi
+from sim.experiment.kpis import KPI, KPIS, kpi
+from sim.experiment.plan import Plan as Plan  # the plan lives in its own module; imported from here too
+from sim.experiment.plan import unique_labels as unique_labels
 from sim.experiment.replicate import Target, Task, run_replication
 from sim.experiment.stats import LEVEL, Running, holm, mser5, mser5_cap, p_value, verdict
-from sim.scenario.schema import Scenario
 from sim.scenario.sense import check_run
 
 MIN_AUTO_REPS = 5
-
-
-def unique_labels(names: Sequence[str], hints: Sequence[str] | None = None) -> list[str]:
-    """Scenario names made unique for tables: a repeated name gets its file's stem, then a number."""
-    labels = list(names)
-    if len(set(labels)) == len(labels):
-        return labels
-    if hints is not None:
-        labels = [f"{name} ({hint})" for name, hint in zip(names, hints, strict=True)]
-        if len(set(labels)) == len(labels):
-            return labels
-    return [f"{name} #{i + 1}" for i, name in enumerate(names)]
-
-
-@dataclass
-class Plan:
-    """What to run: labelled scenarios, replications, length, seed and warm-up."""
-
-    scenarios: list[tuple[str, Scenario]]
-    reps: int | None = 10
-    ci_width: float | None = None
-    max_reps: int = 200
-    headline: str = HEADLINE
-    days: float | None = None
-    seed: int = 0
-    warmup_days: float | str | None = None
-    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
-    offices: tuple[str, ...] = ()
-    """Simulate only these street or town offices' areas, with the departments (empty: everything)."""
 
 
 @dataclass
@@ -78,8 +50,9 @@ class Comparison:
             kpis = {k.name: _interval(stats[k.name], k) for k in KPIS}
             for name, n in c.judged[label].items():
                 kpis[name]["judged"] = n.mean if n.n else None
+            about = {"name": label, **self.plan.origins.get(label, {})}
             scenarios.append(
-                {"name": label, "reps": c.reps_done[label], "kpis": kpis, "too_short": c.too_short.get(label, [])}
+                {**about, "reps": c.reps_done[label], "kpis": kpis, "too_short": c.too_short.get(label, [])}
             )
         paired = []
         base = self.labels[0]

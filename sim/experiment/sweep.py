@@ -1,7 +1,9 @@
 """Sweeps: one scenario run over a grid (full factorial) or a Latin hypercube of settings.
 
 Any key ``--set`` accepts can be varied; every design point runs the same replications (common random
-numbers across points), and each KPI is reported per point with its interval.
+numbers across points), and each KPI is reported per point with its interval. Variants (the file with
+overrides of their own, see :mod:`sim.experiment.plan`) are series: each runs every design point, so
+"staff 11 to 50, with and without the whistle" is one sweep with one curve per series.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from scipy.stats import qmc
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.experiment.compare import Comparison, Plan, compare_scenarios
+from sim.experiment.compare import Comparison, compare_scenarios
 from sim.experiment.errors import ExperimentError
 from sim.experiment.executors import Executor
 from sim.experiment.kpis import KPIS
-from sim.scenario import load_scenario
+from sim.experiment.plan import Entry, Plan, Variant, plan_entries, split_outside
 from sim.scenario.loader import check_path, parse_value
 
 
@@ -46,33 +48,10 @@ def parse_vary(text: str) -> Vary:
         raise ScenarioError(Problem("malformed --vary", source=source, expected="key=v1,v2,...", found=f"'{text}'"))
     path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
     check_path(path, source)
-    values = tuple(parse_value(v.strip()) for v in _split(raw))
+    values = tuple(parse_value(v.strip()) for v in split_outside(raw, ","))
     if len(set(map(repr, values))) != len(values):
         raise ScenarioError(Problem("a value is listed twice", source=source, found=raw))
     return Vary(key, values)
-
-
-def _split(raw: str) -> list[str]:
-    """Split at commas that are not inside brackets or quotes (values may be arrays or strings)."""
-    out: list[str] = []
-    cur: list[str] = []
-    depth, quote = 0, ""
-    for ch in raw:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur))
-    return [v for v in out if v.strip()]
 
 
 def design(
@@ -118,15 +97,25 @@ def as_set(key: str, value: Any) -> str:
 
 @dataclass
 class Sweep:
+    """A finished sweep: every series (the file, then each variant) run at every design point."""
+
     comparison: Comparison
     points: list[dict[str, Any]]
     keys: list[str]
+    series: list[Entry]
+    """The file's scenario first, then each variant: each runs every design point."""
+
+    @property
+    def variants(self) -> bool:
+        return len(self.series) > 1
 
     def table(self) -> list[dict[str, Any]]:
+        """One row per series × design point: the point's number, its series' label, its values, KPIs."""
         summary = self.comparison.summary()
+        rows = [(entry, i, point) for entry in self.series for i, point in enumerate(self.points)]
         return [
-            {"point": i, "values": point, "reps": s["reps"], "kpis": s["kpis"]}
-            for i, (point, s) in enumerate(zip(self.points, summary["scenarios"], strict=True))
+            {"point": i, "variant": entry.label, "values": point, "reps": s["reps"], "kpis": s["kpis"]}
+            for (entry, i, point), s in zip(rows, summary["scenarios"], strict=True)
         ]
 
     def summary(self) -> dict[str, Any]:
@@ -134,6 +123,7 @@ class Sweep:
         return {
             "file": None,
             "keys": self.keys,
+            "variants": [{"label": e.label, "sets": list(e.variant.sets) if e.variant else []} for e in self.series],
             "points": self.table(),
             "reps": c.reps,
             "seed": c.plan.seed,
@@ -142,6 +132,67 @@ class Sweep:
             "failures": c.collector.failures,
             "kpis": [k.name for k in KPIS],
         }
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will run: every series at every design point, as one plan."""
+
+    plan: Plan
+    points: list[dict[str, Any]]
+    keys: list[str]
+    series: list[Entry]
+
+
+def plan_sweep(
+    file: str | Path,
+    varies: Sequence[Vary],
+    *,
+    reps: int,
+    design_kind: str = "full",
+    samples: int | None = None,
+    days: float | None = None,
+    seed: int = 0,
+    warmup_days: float | str | None = None,
+    overrides: Sequence[str] = (),
+    variants: Sequence[str | Variant] = (),
+) -> SweepPlan:
+    """``file`` (with ``overrides``) at every design point, and each variant (the file with its own
+    overrides, labelled) at the same points: one series each, all on the same replications."""
+    series = plan_entries([file], overrides, variants)
+    points = design(varies, design_kind, samples, seed)
+    keys = [v.key for v in varies]
+    _refuse_varied(series, keys)
+    runs = len(points) * len(series)
+    if runs > limits.MAX_POINTS:
+        raise ExperimentError(
+            f"{len(points):,} design points × {len(series)} series is {runs:,}, more than the "
+            f"{limits.MAX_POINTS:,} a sweep takes; fewer values or fewer variants"
+        )
+    scenarios, columns = [], {}
+    for entry in series:
+        for i, point in enumerate(points):
+            scenario = entry.with_sets([as_set(k, v) for k, v in point.items()])
+            values = ", ".join(f"{k}={v}" for k, v in point.items())
+            label = f"{entry.label} #{i} {values}" if len(series) > 1 else f"#{i} {values}"
+            scenarios.append((label, scenario))
+            columns[label] = {"variant": entry.label, "point": i, **point} if len(series) > 1 else {"point": i, **point}
+    plan = Plan(scenarios, reps=reps, days=days, seed=seed, warmup_days=warmup_days, columns=columns)
+    return SweepPlan(plan, points, keys, series)
+
+
+def run_planned(
+    planned: SweepPlan,
+    executor: Executor | None = None,
+    *,
+    out: Path | None = None,
+    keep_rows: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    comparison = compare_scenarios(
+        planned.plan, executor, out=out, keep_rows=keep_rows, progress=progress, paired=False
+    )
+    return Sweep(comparison, planned.points, planned.keys, planned.series)
 
 
 def run_sweep(
@@ -155,20 +206,41 @@ def run_sweep(
     seed: int = 0,
     warmup_days: float | str | None = None,
     overrides: Sequence[str] = (),
+    variants: Sequence[str | Variant] = (),
     executor: Executor | None = None,
     out: Path | None = None,
     keep_rows: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
-    points = design(varies, design_kind, samples, seed)
-    keys = [v.key for v in varies]
-    scenarios, columns = [], {}
-    for i, point in enumerate(points):
-        sets = [as_set(k, v) for k, v in point.items()]
-        scenario = load_scenario(file, [*overrides, *sets])
-        label = f"#{i} " + ", ".join(f"{k}={v}" for k, v in point.items())
-        scenarios.append((label, scenario))
-        columns[label] = {"point": i, **point}
-    plan = Plan(scenarios, reps=reps, days=days, seed=seed, warmup_days=warmup_days, columns=columns)
-    comparison = compare_scenarios(plan, executor, out=out, keep_rows=keep_rows, progress=progress, paired=False)
-    return Sweep(comparison, points, keys)
+    """Plan the sweep (:func:`plan_sweep`) and run it."""
+    planned = plan_sweep(
+        file,
+        varies,
+        reps=reps,
+        design_kind=design_kind,
+        samples=samples,
+        days=days,
+        seed=seed,
+        warmup_days=warmup_days,
+        overrides=overrides,
+        variants=variants,
+    )
+    return run_planned(planned, executor, out=out, keep_rows=keep_rows, progress=progress)
+
+
+def _refuse_varied(series: Sequence[Entry], keys: Sequence[str]) -> None:
+    """A variant that sets a key the sweep varies (or a table holding it, or a key inside it) would be
+    overridden at every point, or override the sweep: refuse it."""
+    for entry in series:
+        if entry.variant is None:
+            continue
+        for text in entry.variant.sets:
+            mine = text.partition("=")[0].strip()
+            for key in keys:
+                if mine == key or mine.startswith(key + ".") or key.startswith(mine + "."):
+                    raise ScenarioError(
+                        Problem(
+                            f"sets {mine}, which --vary {key} varies; vary it, or leave it out of the variant",
+                            source=entry.variant.source,
+                        )
+                    )
