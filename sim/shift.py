@@ -430,6 +430,21 @@ class LiveShift:
             action, targets = self.engine.policy(req, req.post)
             return action, [t.node.split("#", 1)[0] for t in targets]
 
+    def key(self, request: Request) -> int | None:
+        """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
+        with self.lock:
+            req = self._tracked(request)
+            return None if req is None else req.key
+
+    def handling_h(self, request: Request, z: float) -> float:
+        """How long the post's own staff take over ``request`` (hours), for the standard normal ``z``:
+        its category's handling time at the played post's kind (0 if it is not in the person's queue)."""
+        with self.lock:
+            req = self._tracked(request)
+            if req is None or req.post is None:
+                return 0.0
+            return float(self.engine.net.categories[req.cat].handling[req.post.kind](z))
+
     # --- judging actions (the store's referee) -------------------------------------------------------
 
     def default_target(self, request: Request, action: str) -> str | None:
@@ -536,13 +551,26 @@ class LiveShift:
 
     # --- the end ---------------------------------------------------------------------------------------
 
-    def finish(self, report_dir: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    def yardstick(self, end_h: float, until_h: float, progress: Progress | None = None) -> Engine:
+        """The engine's own policy playing the shift's post on the same seed and arrivals, its desk
+        watched up to ``end_h`` (the end of the shift), run up to ``until_h``: the trainee's yardstick."""
+        baseline = new_engine(self.scenario, self.district, self.shift.seed, self.follow_end_h)
+        baseline.start()
+        advance(baseline, self.shift.start_h, progress, "the engine's own policy: up to the shift")
+        baseline.watch(self.posts, end_h, self.spec.desk_share)
+        advance(baseline, until_h, progress, "the engine's own policy: the shift")
+        return baseline
+
+    def finish(
+        self, report_dir: Path | None = None, progress: Progress | None = None, baseline: Engine | None = None
+    ) -> dict[str, Any]:
         """End the shift (at its end, or early): settles become final, what is left in the queue goes back
         to the post's staff, the simulation runs on ``follow_up_days`` to see what became of everything,
-        the engine's own policy plays the same post on the same seed, both are scored, and the
+        the engine's own policy plays the same post on the same seed (``baseline``: its run so far, from
+        :meth:`yardstick`, if one was made for a shift played to the end), both are scored, and the
         after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
         Returns the result, which the store keeps with the shift; ``progress`` is told each step."""
-        from sim.training import lessons, score
+        from sim.training import desk_decisions, lessons, score
 
         with self.lock:
             store, engine, shift = self.store, self.engine, self.shift
@@ -556,18 +584,18 @@ class LiveShift:
             engine.deactivate()
             follow = f"following the district {self.spec.follow_up_days:g} days on"
             advance(engine, self.follow_end_h, progress, follow)
-            baseline = new_engine(self.scenario, self.district, shift.seed, self.follow_end_h)
-            baseline.start()
-            advance(baseline, shift.start_h, progress, "the engine's own policy: up to the shift")
-            baseline.watch(self.posts, end_h, self.spec.desk_share)
+            if baseline is None or baseline.watch_until != end_h or baseline.now > end_h:
+                baseline = self.yardstick(end_h, shift.start_h, progress)
             advance(baseline, self.follow_end_h, progress, "the engine's own policy: the shift and after")
             if progress is not None:
                 progress("scoring and writing the report", None)
             weights = self.spec.scoring
-            mine = score(engine.desk, engine.decisions, weights, end_h, self.follow_end_h)
-            theirs = score(baseline.desk, baseline.decisions, weights, end_h, self.follow_end_h)
+            taken = desk_decisions(engine.decisions, end_h, person=True)
+            mine = score(engine.desk, taken, weights, end_h, self.follow_end_h)
+            yardstick = desk_decisions(baseline.decisions, end_h, person=False)
+            theirs = score(baseline.desk, yardstick, weights, end_h, self.follow_end_h)
             folder = report_dir or store.path.parent / "reports" / f"shift-{shift.id}"
-            report = self._report(folder, mine, theirs, baseline, end_h)
+            report = self._report(folder, mine, theirs, baseline, end_h, taken)
             result = {
                 "shift": shift.id,
                 "trainee": shift.who,
@@ -579,7 +607,7 @@ class LiveShift:
                 "timeline": str(report.with_name("timeline.png")),
                 "ended_at": shift.iso(end_h),
                 "ended_early": end_h < shift.end_h - 1e-9,
-                "lessons": lessons(mine, theirs, [d for d in engine.decisions if d.at < end_h]),
+                "lessons": lessons(mine, theirs, taken),
             }
             outcomes = {str(r.id): (r.closed, _after_shift(r)) for r in engine.desk.values() if r.closed >= end_h}
             with store.transaction():
@@ -589,7 +617,9 @@ class LiveShift:
             self.finished = True
             return result
 
-    def _report(self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float) -> Path:
+    def _report(
+        self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float, taken: Sequence[Any]
+    ) -> Path:
         from sim.training import Briefing, write_report
 
         shift, engine = self.shift, self.engine
@@ -609,7 +639,7 @@ class LiveShift:
             wall_minutes=(dt.datetime.now() - started).total_seconds() / 60.0,
         )
         verdicts: dict[tuple[int, str], list[bool]] = {}
-        for d in engine.decisions:
+        for d in taken:
             verdicts.setdefault((d.id, d.kind), []).append(d.right)
         actions = []
         logged = self.store.actions()
@@ -643,7 +673,7 @@ class LiveShift:
             mine,
             theirs,
             desk=engine.desk,
-            decisions=[d for d in engine.decisions if d.at < end_h],
+            decisions=taken,
             engine_desk=baseline.desk,
             actions=actions,
             injects=injects,
