@@ -84,7 +84,14 @@ def train(
             metavar="[FILE]", help="A training scenario (scenarios/training/); none: resume the shift under way."
         ),
     ] = None,
-    post: Annotated[str | None, typer.Option("--as", help="The trainee's post (default: the scenario's).")] = None,
+    post: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Play the shift at this post instead of the scenario's; its scripted incidents move to the same"
+            " places under it (refused if they have none).",
+        ),
+    ] = None,
     trainee: Annotated[
         str | None,
         typer.Option(
@@ -144,11 +151,9 @@ def train(
                 " scenarios/training/weekday-morning.toml --autopilot idle"
             )
         sets = list(overrides or [])
-        if post is not None:
-            sets.append(f'training.post="{post}"')
         if speed is not None:
             sets.append(f"training.speed={float(speed)}")
-        run_autopilot(file, autopilot, sets, trainee=trainee or "", db=db, as_json=as_json)
+        run_autopilot(file, autopilot, sets, post=post, trainee=trainee or "", db=db, as_json=as_json)
         return
     if as_json:
         raise MicrogovError("--json: only with --autopilot (a shift in the console prints no table)")
@@ -180,12 +185,16 @@ def train(
         )
     else:
         sets = list(overrides or [])
-        if post is not None:
-            sets.append(f'training.post="{post}"')
         if speed is not None:
             sets.append(f"training.speed={float(speed)}")
-        training_spec(load_scenario(file, sets), str(file))
-        desk.update(train_file=file, train_sets=sets)
+        scenario = load_scenario(file, sets)
+        training_spec(scenario, str(file))
+        if post is not None:
+            from sim.shift import play_at
+            from sim.structure import build_district
+
+            play_at(scenario, post, build_district(scenario))  # refused here, before the console opens
+        desk.update(train_file=file, train_sets=sets, train_post=post)
     _run(scenario_file, None, language, "train", desk)
 
 

@@ -32,6 +32,7 @@ from sim.engine.core import Engine
 from sim.scenario import Scenario
 from sim.shift import LiveShift, Progress, ShiftError
 from sim.store import Request, Store
+from sim.structure import District
 from sim.training import PARTS, desk_decisions
 
 AUTOPILOTS = ("idle", "engine")
@@ -52,6 +53,7 @@ def play(
     trainee: str = "",
     report_dir: Path | None = None,
     progress: Progress | None = None,
+    district: District | None = None,
 ) -> dict[str, Any]:
     """Play the shift ``scenario`` describes with the scripted trainee ``autopilot`` as ``account`` in
     ``store``, finish it and return its result (``LiveShift.finish``)."""
@@ -63,6 +65,7 @@ def play(
         account,
         trainee=trainee or f"autopilot ({autopilot})",
         scenario_path=scenario_path,
+        district=district,
         progress=progress,
     )
     try:

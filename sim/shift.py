@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -167,6 +168,67 @@ def training_spec(scenario: Scenario, source: str = "the scenario") -> TrainingS
             f"{source}: not a training scenario (it has no [training] table; see scenarios/training/ for examples)"
         )
     return scenario.training
+
+
+def play_at(scenario: Scenario, post: str, district: District) -> Scenario:
+    """The training shift ``scenario`` describes, played at ``post`` instead of the post it was written
+    for (``train --as``). Its scripted incidents at that post or under it come to the same place
+    relative to ``post`` (``S2/C2/G3/B1/U2`` becomes ``S3/C2/G3/B1/U2`` for ``--as S3``), so that they
+    reach the desk played; the title names ``post`` instead, and ``training.written_for`` keeps the post
+    it was written for (the briefing and the report say so). Refused, with the incident named, when an
+    incident has no such place (another kind of post, or a layout without that node)."""
+    from sim.structure import TIER
+
+    spec = training_spec(scenario)
+    graph = district.graph
+    if post not in graph:
+        raise ShiftError(f"--as: no post '{post}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
+    old = spec.post
+    if post == old:
+        return scenario
+    injects = []
+    for number, inject in enumerate(scenario.injects):
+        node = inject.node.split("#", 1)[0]
+        if node != old and not node.startswith(old + "/"):
+            injects.append(inject)  # not written for the desk: it stays where it is
+            continue
+        moved = post + node[len(old) :]
+        level, was = graph.nodes[moved].get("level") if moved in graph else None, graph.nodes[node].get("level")
+        same_kind = (level == "department") == (was == "department") and TIER.get(str(level)) == TIER.get(str(was))
+        if not same_kind:
+            where = f"{moved} is not in the district" if level is None else f"{moved} is a {level}, not a {was}"
+            raise ShiftError(
+                f"--as {post}: the scripted incident injects.{number} (at {inject.node}) has no place under {post}"
+                f" ({where});"
+                f" play this scenario at {old} or a post laid out like it"
+            )
+        injects.append(inject.model_copy(update={"node": moved}))
+    name = re.sub(rf"(?<![\w/]){re.escape(old)}(?![\w/])", post, scenario.name)
+    training = spec.model_copy(update={"post": post, "written_for": spec.written_for or old})
+    return scenario.model_copy(
+        update={
+            "name": name if name != scenario.name else f"{scenario.name} (at {post})",
+            "training": training,
+            "injects": tuple(injects),
+        }
+    )
+
+
+def briefing(spec: TrainingSpec, district: District) -> str:
+    """What the trainee reads before the shift: the scenario's briefing, opened by the post played and,
+    for a shift played at another post than it was written for, what that changes."""
+
+    def named(node: str) -> str:
+        name = district.graph.nodes[node].get("name_en") if node in district.graph else None
+        return f"{node} ({name})" if name else node
+
+    opening = f"Your post: {named(spec.post)}."
+    if spec.written_for and spec.written_for != spec.post:
+        opening += (
+            f" This shift was written for {named(spec.written_for)}: its scripted incidents come to the same"
+            f" places under {spec.post}, and where the text below speaks of {spec.written_for}, read {spec.post}."
+        )
+    return f"{opening}\n\n{spec.briefing.strip()}" if spec.briefing.strip() else opening
 
 
 def shift_posts(engine: Engine, node: str) -> list[int]:
@@ -329,6 +391,11 @@ class LiveShift:
         except ValueError as exc:
             raise ShiftError(f"{store.path}: shift {shift.id}'s scenario no longer validates ({exc})") from None
         return cls(store, shift, scenario, district=district, progress=progress, observe=observe)
+
+    @property
+    def briefing(self) -> str:
+        """What the trainee reads before and during the shift (:func:`briefing`)."""
+        return briefing(self.spec, self.district)
 
     # --- the clock ---------------------------------------------------------------------------------
 
@@ -637,6 +704,7 @@ class LiveShift:
             follow_up_days=self.spec.follow_up_days,
             seed=shift.seed,
             wall_minutes=(dt.datetime.now() - started).total_seconds() / 60.0,
+            written_for=self.spec.written_for,
         )
         verdicts: dict[tuple[int, str], list[bool]] = {}
         for d in taken:

@@ -144,6 +144,8 @@ class Briefing:
     follow_up_days: float
     seed: int
     wall_minutes: float
+    written_for: str = ""
+    """The post the scenario was written for, when played at another (``train --as``)."""
 
 
 def _duration(hours: float) -> str:
@@ -233,6 +235,11 @@ def write_report(
         f"# After-action report: {brief.trainee} at {brief.post} ({brief.post_name})",
         "",
         f"- Scenario: {brief.scenario} (seed {brief.seed})",
+        *(
+            [f"- Played at {brief.post}, written for {brief.written_for}: its scripted incidents moved with the post"]
+            if brief.written_for and brief.written_for != brief.post
+            else []
+        ),
         f"- Shift: {brief.start:%Y-%m-%d %H:%M} to {end:%H:%M} ({_duration(brief.hours)} simulated at"
         f" {brief.speed:g}×; {brief.wall_minutes:.0f} min of real time from start to finish)",
         f"- Desk: {_pct(brief.desk_share)} of the post's requests; outcomes followed for {brief.follow_up_days:g}"

@@ -19,21 +19,26 @@ def run_autopilot(
     autopilot: str,
     sets: list[str],
     *,
+    post: str | None = None,
     trainee: str = "",
     db: Path | None = None,
     as_json: bool = False,
 ) -> None:
     """Play the training shift ``file`` describes with the scripted trainee ``autopilot`` and print its
-    score beside the engine policy's. The shift's store is ``db`` (kept, with the report beside it) or
-    a scratch one that is removed afterwards."""
+    score beside the engine policy's, at ``post`` if given (``--as``: see ``sim.shift.play_at``). The
+    shift's store is ``db`` (kept, with the report beside it) or a scratch one that is removed afterwards."""
     from sim.autopilot import play
     from sim.identity import current_account
     from sim.scenario import load_scenario
-    from sim.shift import training_spec
+    from sim.shift import play_at, training_spec
     from sim.store import Store
+    from sim.structure import build_district
 
     scenario = load_scenario(file, sets)
     training_spec(scenario, str(file))
+    district = build_district(scenario)
+    if post is not None:
+        scenario = play_at(scenario, post, district)
     account = current_account()
     with tempfile.TemporaryDirectory(prefix="microgov-train-") as scratch:
         path = db if db is not None else Path(scratch) / "training.db"
@@ -52,6 +57,7 @@ def run_autopilot(
                 trainee=trainee,
                 report_dir=report_dir,
                 progress=progress,
+                district=district,
             )
         summary = _summary(result, scenario.name, autopilot, kept=db is not None)
     if as_json:
