@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from console.i18n import Words
+from console.modes import MODES
 from console.screens.base import ModeScreen
 from console.screens.compare import CompareScreen
 from console.screens.modals import Briefing, Confirm, HelpScreen, Pick, Prompt
@@ -26,7 +27,6 @@ from console.screens.structure import StructureScreen
 from console.screens.train import TrainScreen
 from console.session import Session, prepare_workers
 
-MODES = ("operate", "train", "replay", "compare", "structure")
 SCREENS: dict[str, type[Screen[Any]]] = {
     "operate": OperateScreen,
     "train": TrainScreen,
@@ -34,6 +34,8 @@ SCREENS: dict[str, type[Screen[Any]]] = {
     "compare": CompareScreen,
     "structure": StructureScreen,
 }
+
+assert tuple(SCREENS) == MODES, "a screen for every mode, in the modes' order"
 
 
 class MicrogovApp(App[None]):

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from console.i18n import default_lang
+from console.modes import MODES
 
 DEFAULT_SCENARIO = Path("scenarios/haigang-2020.toml")
-MODES = ("operate", "train", "replay", "compare", "structure")
 
 LangOption = Annotated[str | None, typer.Option("--lang", help="zh or en (default: from the locale).")]
 DbOption = Annotated[

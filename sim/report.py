@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiment.kpis import BY_NAME, KPI, KPIS
+from sim.experiment.kpis import BY_NAME, KPI, KPIS, show, show_diff
 from sim.metrics import Histogram
 
 MAX_TICKS = 5
@@ -369,25 +369,11 @@ def _order(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float) else (1, str(value))
 
 
-def _fmt(x: float | None, unit: str) -> str:
-    if x is None:
-        return "–"
-    if unit == "share":
-        return f"{x:.1%}"
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
-
-
 def _ci(k: dict[str, Any], unit: str) -> str:
     if k.get("ci") is None:
         return "–"
     lo, hi = k["ci"]
-    return f"{_fmt(lo, unit)} – {_fmt(hi, unit)}"
-
-
-def _delta(x: float | None, unit: str) -> str:
-    if x is None:
-        return "–"
-    return f"{x * 100:+.2f} pp" if unit == "share" else f"{x:+,.3f} {unit}"
+    return f"{show(lo, unit)} – {show(hi, unit)}"
 
 
 def _cell(text: str) -> str:
@@ -419,7 +405,7 @@ def compare_markdown(summary: dict[str, Any], files: Sequence[str], title: str =
         cells = []
         for s in summary["scenarios"]:
             v = s["kpis"][k.name]
-            cells.append(f"{_fmt(v['mean'], k.unit)} ({_ci(v, k.unit)})")
+            cells.append(f"{show(v['mean'], k.unit, suffix=True)} ({_ci(v, k.unit)})")
         lines.append(f"| {k.label} | " + " | ".join(cells) + " |")
     for p in summary["paired"]:
         lines += [
@@ -431,21 +417,8 @@ def compare_markdown(summary: dict[str, Any], files: Sequence[str], title: str =
         ]
         for k in with_data(summary["scenarios"]):
             v = p["kpis"][k.name]
-            unit = "pp" if k.unit == "share" else k.unit
-            diff = (
-                "–"
-                if v["diff"] is None
-                else (f"{v['diff'] * 100:+.2f} pp" if k.unit == "share" else f"{v['diff']:+,.3f} {unit}")
-            )
-            ci = (
-                "–"
-                if v["ci"] is None
-                else (
-                    f"{v['ci'][0] * 100:+.2f} to {v['ci'][1] * 100:+.2f}"
-                    if k.unit == "share"
-                    else f"{v['ci'][0]:+,.3f} to {v['ci'][1]:+,.3f}"
-                )
-            )
+            diff = show_diff(v["diff"], k.unit, suffix=True)
+            ci = "–" if v["ci"] is None else f"{show_diff(v['ci'][0], k.unit)} to {show_diff(v['ci'][1], k.unit)}"
             lines.append(f"| {k.label} | {diff} | {ci} | {v['verdict']} |")
     if summary.get("failures"):
         lines += ["", "## Failed replications", ""]

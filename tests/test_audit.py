@@ -154,7 +154,7 @@ def test_init_on_a_store_with_requests_needs_migrate_and_is_logged(cli, tmp_path
         s.add([new(1, "S1/C1/G1")])
         deadlines = s.deadlines()
     again = cli("queue", "init", str(scenario), "--db", str(path))
-    assert again.code == 0 and "loaded; 1 requests" in again.out  # the same district: nothing changes
+    assert again.code == 0 and "already held: nothing changed; 1 requests" in again.out  # the same district: nothing changes
     result = cli("queue", "init", str(scenario), "--set", "deadlines.urgent.response_h=1", "--db", str(path))
     assert one_error_line(result)
     assert "holds 1 requests; loading Small 4 would change urgent deadlines 2/72 h → 1/72 h" in result.err

@@ -241,3 +241,16 @@ def test_summary_intervals_are_cut_to_what_each_kpi_can_take():
     assert interval("escalations_to_district", [0, 0, 3])[0] == 0.0
     assert interval("response_rate", [0.97, 0.99, 1.0])[1] == 1.0
     assert interval("street_utilisation", [0.96, 0.99, 1.0])[1] == 1.0
+
+
+def test_one_formatter_shows_every_kpi_the_same_way_everywhere():
+    """Tables, report.md and the console take a KPI's figures from one formatter: shares as percentages
+    (differences in points), other figures to two decimals up to 1,000 and whole beyond."""
+    from sim.experiment.kpis import show, show_diff
+
+    assert show(0.12345, "share") == "12.3%"
+    assert show(12.345, "h") == "12.35" and show(12.345, "h", suffix=True) == "12.35 h"
+    assert show(999.994, "requests") == "999.99" and show(1234.6, "requests") == "1,235"
+    assert show(None, "share") == show_diff(None, "h") == "–"
+    assert show_diff(-0.0123, "share") == "-1.23 pp" and show_diff(0.5, "h", suffix=True) == "+0.50 h"
+    assert show_diff(-2500.4, "count") == "-2,500"

@@ -9,7 +9,6 @@ ignored. Text fields give the keys back on escape (:class:`~console.widgets.Fiel
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from textual import events
 from textual.actions import parse
@@ -17,13 +16,10 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.i18n import Words
+from console.modes import MODES, Host
 from console.session import Session
 from console.widgets import Field, ModeBar, QueueView, WorkProgress
 from sim.errors import MicrogovError
-
-if TYPE_CHECKING:
-    from console.app import MicrogovApp
-
 
 REFUSAL_S = 5.0
 """How long a refusal's notice stays up (the same refusal again meanwhile adds no second copy)."""
@@ -36,10 +32,8 @@ class ModeScreen(Screen[None]):
     _refused_at = 0.0
 
     @property
-    def console(self) -> MicrogovApp:
-        from console.app import MicrogovApp
-
-        assert isinstance(self.app, MicrogovApp)
+    def console(self) -> Host:
+        assert isinstance(self.app, Host)
         return self.app
 
     @property
@@ -51,8 +45,6 @@ class ModeScreen(Screen[None]):
         return self.session.words
 
     def mode_bar(self, current: str) -> ModeBar:
-        from console.app import MODES
-
         return ModeBar(current, [(m, self.w(m)) for m in MODES])
 
     # --- keys ---------------------------------------------------------------------------------------

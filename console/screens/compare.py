@@ -482,7 +482,7 @@ class CompareScreen(ModeScreen):
 
     def show_outcome(self, outcome: Outcome) -> None:
         """Fill the table and the charts; say what was skipped or failed (the rest is shown all the same)."""
-        from sim.experiment.kpis import KPIS
+        from sim.experiment.kpis import KPIS, show, show_diff
 
         summary = outcome.summary
         self.summary = summary
@@ -504,10 +504,10 @@ class CompareScreen(ModeScreen):
                 continue
             cells: dict[str, str | Text] = {"kpi": f" {k.label}" + (" (h)" if k.unit == "h" else "")}
             for s in summary["scenarios"]:
-                cells[f"s:{s['name']}"] = Text(f" {_value(s['kpis'][k.name], k.unit)}", justify="right")
+                cells[f"s:{s['name']}"] = Text(f" {show(s['kpis'][k.name]['mean'], k.unit)}", justify="right")
             for p in summary["paired"]:
                 d = p["kpis"][k.name]
-                cells[f"d:{p['name']}"] = Text(f" {_diff(d['diff'], k.unit)}", justify="right")
+                cells[f"d:{p['name']}"] = Text(f" {show_diff(d['diff'], k.unit)}", justify="right")
                 cells[f"v:{p['name']}"] = Text(" ").append_text(_verdict(d["verdict"], w))
             table.add_row(*[cells[key] for key, _ in wanted], key=k.name)
             if k.judged is not None:
@@ -600,20 +600,6 @@ def _two_lines(label: str) -> Text:
     spaces = [i for i, ch in enumerate(label) if ch == " "]
     cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
     return Text(f" {label[:cut]}\n {label[cut + 1 :]}")
-
-
-def _value(v: dict[str, Any], unit: str) -> str:
-    if v["mean"] is None:
-        return "–"
-    if unit == "share":
-        return f"{v['mean']:.1%}"
-    return f"{v['mean']:,.2f}" if abs(v["mean"]) < 1000 else f"{v['mean']:,.0f}"
-
-
-def _diff(d: float | None, unit: str) -> str:
-    if d is None:
-        return "–"
-    return f"{d * 100:+.2f} pp" if unit == "share" else f"{d:+,.2f}"
 
 
 def _verdict(verdict: str | None, w: Any) -> Text:

@@ -146,7 +146,7 @@ def whole(what: str, *, ge: int | None = None, le: int | None = None) -> Callabl
     def parse(text: str | int) -> int:
         if isinstance(text, int):
             return text
-        digits = text.strip()
+        digits = text.strip(" \t")
         if not re.fullmatch(r"[+-]?[0-9]{1,30}", digits):
             raise typer.BadParameter(f"expected {wanted}, found {_show(text)}")
         value = int(digits)

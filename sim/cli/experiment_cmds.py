@@ -26,7 +26,7 @@ from sim.cli.common import (
 )
 from sim.cli.progress import progress_bar
 from sim.experiment.errors import ExperimentError
-from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS
+from sim.experiment.kpis import BY_NAME, HEADLINE, KPIS, show, show_diff
 from sim.metrics import too_short_lines
 from sim.scenario import load_scenario
 
@@ -119,19 +119,11 @@ def _planned(make: Callable[[], T]) -> T:
         ) from None
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
 def _ci(k: dict[str, Any], unit: str) -> str:
     if not k.get("ci") or k["ci"][0] is None:
         return ""
     lo, hi = k["ci"]
-    return f"[dim]({_fmt(lo, unit)}–{_fmt(hi, unit)})[/]"
+    return f"[dim]({show(lo, unit)}–{show(hi, unit)})[/]"
 
 
 def _shown(summary: dict[str, Any]) -> list[Any]:
@@ -143,19 +135,11 @@ def _pm(k: dict[str, Any], unit: str) -> str:
     """``mean ±half-width`` for a narrow table."""
     if k.get("mean") is None:
         return "–"
-    mean = _fmt(k["mean"], unit)
+    mean = show(k["mean"], unit)
     if not k.get("ci") or k["ci"][0] is None:
         return mean
     half = (k["ci"][1] - k["ci"][0]) / 2
     return f"{mean} [dim]±{half * 100:.1f}[/]" if unit == "share" else f"{mean} [dim]±{half:.2f}[/]"
-
-
-def _diff(value: float | None, unit: str) -> str:
-    if value is None:
-        return "–"
-    if unit == "share":
-        return f"{value * 100:+.2f} pp"
-    return f"{value:+,.2f}" if abs(value) < 1000 else f"{value:+,.0f}"
 
 
 def _verdict(v: str) -> str:
@@ -178,7 +162,7 @@ def print_comparison(summary: dict[str, Any]) -> None:
         for s in summary["scenarios"]:
             v = s["kpis"][k.name]
             judged = f" [dim]of {v['judged']:,.0f}[/]" if v.get("judged") is not None else ""
-            cells.append(f"{_fmt(v['mean'], k.unit)} {_ci(v, k.unit)}{judged}".strip())
+            cells.append(f"{show(v['mean'], k.unit)} {_ci(v, k.unit)}{judged}".strip())
         t.add_row(k.label, *cells)
     out.print(t)
     for s in summary["scenarios"]:
@@ -203,8 +187,8 @@ def print_comparison(summary: dict[str, Any]) -> None:
         )
         for k in _shown(summary):
             v = p["kpis"][k.name]
-            ci = "–" if not v["ci"] else f"{_diff(v['ci'][0], k.unit)} to {_diff(v['ci'][1], k.unit)}"
-            d.add_row(k.label, _diff(v["diff"], k.unit), ci, _verdict(v["verdict"]))
+            ci = "–" if not v["ci"] else f"{show_diff(v['ci'][0], k.unit)} to {show_diff(v['ci'][1], k.unit)}"
+            d.add_row(k.label, show_diff(v["diff"], k.unit), ci, _verdict(v["verdict"]))
         out.print(d)
     if summary["paired"]:
         out.print(f"[dim]Verdicts: {summary['multiplicity']}.[/]")
@@ -458,7 +442,7 @@ def sweep(
             cells = [
                 _pm(point["kpis"][name], BY_NAME[name].unit)
                 if wide
-                else _fmt(point["kpis"][name]["mean"], BY_NAME[name].unit)
+                else show(point["kpis"][name]["mean"], BY_NAME[name].unit)
                 for name in shown
             ]
             first = [escape(point["variant"])] if series else []
@@ -627,8 +611,10 @@ def _print_pool(answer: dict[str, Any]) -> None:
     )
     for p in answer["paired_vs_flat"]:
         k = p["kpis"]["target_share"]
-        ci = f"{_diff(k['ci'][0], 'share')} to {_diff(k['ci'][1], 'share')}" if k["ci"] else "–"
-        out.print(f"  {p['name']} against flat: {_diff(k['diff'], 'share')} ({ci}) meeting the target, {k['verdict']}")
+        ci = f"{show_diff(k['ci'][0], 'share')} to {show_diff(k['ci'][1], 'share')}" if k["ci"] else "–"
+        out.print(
+            f"  {p['name']} against flat: {show_diff(k['diff'], 'share')} ({ci}) meeting the target, {k['verdict']}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -180,7 +180,10 @@ def init(
     for p, (r, s) in deadlines.items():
         dues.add_row(p, f"{r:g}", f"{s:g}")
     out.print(dues)
-    what = f"migrated ({shown('; '.join(loaded.changes))})" if loaded.changes else "loaded"
+    if loaded.changes:
+        what = f"migrated ({shown('; '.join(loaded.changes))})"
+    else:
+        what = "already held: nothing changed" if loaded.action == "migrate" else "loaded"
     out.print(
         f"[green]ok[/] {shown(path)}: {loaded.posts:,} posts, {len(categories)} categories and the deadlines of "
         f"{shown(scenario.name)} {what}; {requests:,} requests in the store"

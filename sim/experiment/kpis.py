@@ -38,6 +38,29 @@ class KPI:
         return None if self.judged is None else _read(self.judged, kpis)
 
 
+def show(value: float | None, unit: str, *, suffix: bool = False) -> str:
+    """A KPI's value as every output shows it (tables, report.md, the console): a share as a percentage
+    to a tenth, other figures to two decimals (whole numbers from 1,000 on); "–" for no value.
+    ``suffix`` adds the unit of a time (" h")."""
+    if value is None:
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    text = f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return text + (" h" if suffix and unit == "h" else "")
+
+
+def show_diff(value: float | None, unit: str, *, suffix: bool = False) -> str:
+    """A difference of a KPI between two scenarios, signed: percentage points for a share (to a
+    hundredth), otherwise as :func:`show`."""
+    if value is None:
+        return "–"
+    if unit == "share":
+        return f"{value * 100:+.2f} pp"
+    text = f"{value:+,.2f}" if abs(value) < 1000 else f"{value:+,.0f}"
+    return text + (" h" if suffix and unit == "h" else "")
+
+
 def _read(fn: Callable[[dict[str, Any]], float | None], kpis: dict[str, Any]) -> float | None:
     try:
         value = fn(kpis)
