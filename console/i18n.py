@@ -233,8 +233,8 @@ WORDS = {
     "paused to resume": ("时钟已暂停，按空格键继续", "the clock is paused: space plays on"),
     "briefing": ("任务简介", "Briefing"),
     "briefing close": (
-        "按 Esc、回车或 b 关闭；值班中按 b 可随时再看（阅读时时钟暂停）",
-        "escape, enter or b closes it; b shows it again at any time (the clock stops while you read)",
+        "按 Esc 或 b 关闭；随时按 b 再看（阅读时时钟暂停）",
+        "escape or b closes it (b again at any time; the clock waits meanwhile)",
     ),
     "finish now": ("现在结束值班并评分？", "End the shift now and score it?"),
     "scoring": ("正在评分并撰写复盘报告", "scoring the shift and writing the report"),
