@@ -20,7 +20,7 @@ from console.i18n import Words
 from console.modes import MODES
 from console.screens.base import ModeScreen
 from console.screens.compare import CompareScreen
-from console.screens.modals import Confirm, HelpScreen, Pick, Prompt
+from console.screens.modals import Briefing, Confirm, HelpScreen, Pick, Prompt
 from console.screens.operate import OperateScreen
 from console.screens.replay import ReplayScreen
 from console.screens.structure import StructureScreen
@@ -115,6 +115,10 @@ class MicrogovApp(App[None]):
             yield command("Faster", "run the shift faster", "speed", 1)
             yield command("Slower", "run the shift slower", "speed", -1)
             yield command("Finish the shift", "end it now, score it, write the report", "finish")
+        if isinstance(screen, TrainScreen) and screen.live is not None:
+            yield command(
+                "Read the briefing", "what the shift is about (b); the clock stops while it is open", "briefing"
+            )
         if isinstance(screen, OperateScreen | TrainScreen) and screen.desk is not None:
             yield command("Show all / open only", "passed-on and closed requests too, or not", "toggle_all")
             yield command("Filter the queue", "show only matching requests", "filter")
@@ -145,11 +149,11 @@ def make_app(
 ) -> MicrogovApp:
     """The console in ``lang``: English as declared, Chinese through translated subclasses. ``desk``
     holds the Operate and Train settings (``db_path``, ``post``, ``trainee``, ``train_file``,
-    ``train_sets``)."""
+    ``train_sets``, ``train_post``)."""
     words = Words(lang)
     if lang == "en":
         return MicrogovApp(scenario, events, lang, mode=mode, cursor_blink=cursor_blink, desk=desk)
-    for modal in (HelpScreen, Prompt, Confirm, Pick):
+    for modal in (HelpScreen, Briefing, Prompt, Confirm, Pick):
         _translated(modal, words)
     screens = {name: _translated(cls, words) for name, cls in SCREENS.items()}
     app_class = _translated(MicrogovApp, words, MODES=screens)

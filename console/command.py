@@ -84,7 +84,14 @@ def train(
             metavar="[FILE]", help="A training scenario (scenarios/training/); none: resume the shift under way."
         ),
     ] = None,
-    post: Annotated[str | None, typer.Option("--as", help="The trainee's post (default: the scenario's).")] = None,
+    post: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Play the shift at this post instead of the scenario's; its scripted incidents move to the same"
+            " places under it (refused if they have none).",
+        ),
+    ] = None,
     trainee: Annotated[
         str | None,
         typer.Option(
@@ -99,6 +106,16 @@ def train(
     ] = None,
     db: DbOption = None,
     lang: LangOption = None,
+    autopilot: Annotated[
+        str | None,
+        typer.Option(
+            "--autopilot",
+            help="Play the whole shift headless with a scripted trainee and print the score: idle (does"
+            " nothing) or engine (the engine's own policy at the desk). No store is kept unless --db is given.",
+            metavar="idle|engine",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --autopilot: print one JSON object.")] = False,
 ) -> None:
     """Start a training shift in the console (or resume the one under way in the training store).
 
@@ -106,16 +123,40 @@ def train(
     time. Kill the terminal at any moment and run the same command again: the shift resumes where it was.
     At the end (or f), the score beside the engine's own policy and an after-action report.
 
+    With --autopilot, a scripted trainee plays the whole shift without the console and the score table
+    is printed: what doing nothing scores, and what the engine's own policy at the desk scores, for a
+    trainer calibrating a scenario.
+
     [dim]Examples:
       microgov train scenarios/training/weekday-morning.toml
       microgov train scenarios/training/storm-night.toml --as S3 --trainee li --speed 30
-      microgov train                      # resume the shift under way[/]
+      microgov train                      # resume the shift under way
+      microgov train scenarios/training/weekday-morning.toml --autopilot idle
+      microgov train scenarios/training/epidemic-surge.toml --autopilot engine --json[/]
     """
     from sim.errors import MicrogovError
     from sim.scenario import load_scenario
     from sim.shift import training_spec
     from sim.store import Store
 
+    if autopilot is not None:
+        from sim.autopilot import AUTOPILOTS
+        from sim.cli.train_cmds import run_autopilot
+
+        if autopilot not in AUTOPILOTS:
+            raise MicrogovError(f"--autopilot: expected idle or engine, found '{autopilot}'")
+        if file is None:
+            raise MicrogovError(
+                "--autopilot plays a new shift: give a training scenario, e.g. microgov train"
+                " scenarios/training/weekday-morning.toml --autopilot idle"
+            )
+        sets = list(overrides or [])
+        if speed is not None:
+            sets.append(f"training.speed={float(speed)}")
+        run_autopilot(file, autopilot, sets, post=post, trainee=trainee or "", db=db, as_json=as_json)
+        return
+    if as_json:
+        raise MicrogovError("--json: only with --autopilot (a shift in the console prints no table)")
     language = _language(lang)
     desk: dict[str, Any] = {"db_path": db, "trainee": trainee or ""}
     with Store(db or _training_db()) as store:
@@ -144,12 +185,16 @@ def train(
         )
     else:
         sets = list(overrides or [])
-        if post is not None:
-            sets.append(f'training.post="{post}"')
         if speed is not None:
             sets.append(f"training.speed={float(speed)}")
-        training_spec(load_scenario(file, sets), str(file))
-        desk.update(train_file=file, train_sets=sets)
+        scenario = load_scenario(file, sets)
+        training_spec(scenario, str(file))
+        if post is not None:
+            from sim.shift import play_at
+            from sim.structure import build_district
+
+            play_at(scenario, post, build_district(scenario))  # refused here, before the console opens
+        desk.update(train_file=file, train_sets=sets, train_post=post)
     _run(scenario_file, None, language, "train", desk)
 
 

@@ -49,6 +49,8 @@ class Session:
     """The trainee's name in a shift's report (default: the account's display name)."""
     train_file: Path | None = None
     train_sets: list[str] = field(default_factory=list)
+    train_post: str | None = None
+    """The post to play the shift at instead of the scenario's (``train --as``)."""
     scenario: Scenario | None = None
     district: District | None = None
     stats: object | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.core import Engine, Hooks, Streams
+from sim.engine.core import HUMAN, Engine, Hooks, Streams
 from sim.engine.core import Request as EngineRequest
 from sim.engine.network import DEPARTMENT_K, Post, build_network
 from sim.errors import MicrogovError
@@ -167,6 +168,67 @@ def training_spec(scenario: Scenario, source: str = "the scenario") -> TrainingS
             f"{source}: not a training scenario (it has no [training] table; see scenarios/training/ for examples)"
         )
     return scenario.training
+
+
+def play_at(scenario: Scenario, post: str, district: District) -> Scenario:
+    """The training shift ``scenario`` describes, played at ``post`` instead of the post it was written
+    for (``train --as``). Its scripted incidents at that post or under it come to the same place
+    relative to ``post`` (``S2/C2/G3/B1/U2`` becomes ``S3/C2/G3/B1/U2`` for ``--as S3``), so that they
+    reach the desk played; the title names ``post`` instead, and ``training.written_for`` keeps the post
+    it was written for (the briefing and the report say so). Refused, with the incident named, when an
+    incident has no such place (another kind of post, or a layout without that node)."""
+    from sim.structure import TIER
+
+    spec = training_spec(scenario)
+    graph = district.graph
+    if post not in graph:
+        raise ShiftError(f"--as: no post '{post}' in the district (e.g. S1, S1/C1, S1/C1/G1, water)")
+    old = spec.post
+    if post == old:
+        return scenario
+    injects = []
+    for number, inject in enumerate(scenario.injects):
+        node = inject.node.split("#", 1)[0]
+        if node != old and not node.startswith(old + "/"):
+            injects.append(inject)  # not written for the desk: it stays where it is
+            continue
+        moved = post + node[len(old) :]
+        level, was = graph.nodes[moved].get("level") if moved in graph else None, graph.nodes[node].get("level")
+        same_kind = (level == "department") == (was == "department") and TIER.get(str(level)) == TIER.get(str(was))
+        if not same_kind:
+            where = f"{moved} is not in the district" if level is None else f"{moved} is a {level}, not a {was}"
+            raise ShiftError(
+                f"--as {post}: the scripted incident injects.{number} (at {inject.node}) has no place under {post}"
+                f" ({where});"
+                f" play this scenario at {old} or a post laid out like it"
+            )
+        injects.append(inject.model_copy(update={"node": moved}))
+    name = re.sub(rf"(?<![\w/]){re.escape(old)}(?![\w/])", post, scenario.name)
+    training = spec.model_copy(update={"post": post, "written_for": spec.written_for or old})
+    return scenario.model_copy(
+        update={
+            "name": name if name != scenario.name else f"{scenario.name} (at {post})",
+            "training": training,
+            "injects": tuple(injects),
+        }
+    )
+
+
+def briefing(spec: TrainingSpec, district: District) -> str:
+    """What the trainee reads before the shift: the scenario's briefing, opened by the post played and,
+    for a shift played at another post than it was written for, what that changes."""
+
+    def named(node: str) -> str:
+        name = district.graph.nodes[node].get("name_en") if node in district.graph else None
+        return f"{node} ({name})" if name else node
+
+    opening = f"Your post: {named(spec.post)}."
+    if spec.written_for and spec.written_for != spec.post:
+        opening += (
+            f" This shift was written for {named(spec.written_for)}: its scripted incidents come to the same"
+            f" places under {spec.post}, and where the text below speaks of {spec.written_for}, read {spec.post}."
+        )
+    return f"{opening}\n\n{spec.briefing.strip()}" if spec.briefing.strip() else opening
 
 
 def shift_posts(engine: Engine, node: str) -> list[int]:
@@ -330,6 +392,11 @@ class LiveShift:
             raise ShiftError(f"{store.path}: shift {shift.id}'s scenario no longer validates ({exc})") from None
         return cls(store, shift, scenario, district=district, progress=progress, observe=observe)
 
+    @property
+    def briefing(self) -> str:
+        """What the trainee reads before and during the shift (:func:`briefing`)."""
+        return briefing(self.spec, self.district)
+
     # --- the clock ---------------------------------------------------------------------------------
 
     @property
@@ -408,6 +475,42 @@ class LiveShift:
             if refused is not None:
                 raise refused
             return after
+
+    def confirm_settles(self) -> None:
+        """Make every settle final now, its undo window or not (the end of the shift; a scripted
+        trainee, who never takes one back)."""
+        with self.lock:
+            store = self.store
+            with store.transaction():
+                self._catch_up()
+                for request in store.settles_to_confirm(self.shift, older_than_s=-1.0):
+                    self._confirm(request)
+                self._flush(clock_h=self.clock_h)
+
+    def policy(self, request: Request) -> tuple[str, list[str]] | None:
+        """What the post's own policy (the engine's yardstick) would do now with ``request``: the action
+        and its targets' names (see ``Engine.policy``); ``None`` unless it is in the person's queue."""
+        with self.lock:
+            req = self._tracked(request)
+            if req is None or req.post is None or req.state != HUMAN:
+                return None
+            action, targets = self.engine.policy(req, req.post)
+            return action, [t.node.split("#", 1)[0] for t in targets]
+
+    def key(self, request: Request) -> int | None:
+        """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
+        with self.lock:
+            req = self._tracked(request)
+            return None if req is None else req.key
+
+    def handling_h(self, request: Request, z: float) -> float:
+        """How long the post's own staff take over ``request`` (hours), for the standard normal ``z``:
+        its category's handling time at the played post's kind (0 if it is not in the person's queue)."""
+        with self.lock:
+            req = self._tracked(request)
+            if req is None or req.post is None:
+                return 0.0
+            return float(self.engine.net.categories[req.cat].handling[req.post.kind](z))
 
     # --- judging actions (the store's referee) -------------------------------------------------------
 
@@ -515,53 +618,63 @@ class LiveShift:
 
     # --- the end ---------------------------------------------------------------------------------------
 
-    def finish(self, report_dir: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    def yardstick(self, end_h: float, until_h: float, progress: Progress | None = None) -> Engine:
+        """The engine's own policy playing the shift's post on the same seed and arrivals, its desk
+        watched up to ``end_h`` (the end of the shift), run up to ``until_h``: the trainee's yardstick."""
+        baseline = new_engine(self.scenario, self.district, self.shift.seed, self.follow_end_h)
+        baseline.start()
+        advance(baseline, self.shift.start_h, progress, "the engine's own policy: up to the shift")
+        baseline.watch(self.posts, end_h, self.spec.desk_share)
+        advance(baseline, until_h, progress, "the engine's own policy: the shift")
+        return baseline
+
+    def finish(
+        self, report_dir: Path | None = None, progress: Progress | None = None, baseline: Engine | None = None
+    ) -> dict[str, Any]:
         """End the shift (at its end, or early): settles become final, what is left in the queue goes back
         to the post's staff, the simulation runs on ``follow_up_days`` to see what became of everything,
-        the engine's own policy plays the same post on the same seed, both are scored, and the
+        the engine's own policy plays the same post on the same seed (``baseline``: its run so far, from
+        :meth:`yardstick`, if one was made for a shift played to the end), both are scored, and the
         after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
         Returns the result, which the store keeps with the shift; ``progress`` is told each step."""
-        from sim.training import lessons, score
+        from sim.training import desk_decisions, lessons, score
 
         with self.lock:
             store, engine, shift = self.store, self.engine, self.shift
             if self.finished:
                 done = store.shift(shift.id)
                 return dict(done.result or {}) if done is not None else {}
-            with store.transaction():
-                self._catch_up()
-                for request in store.settles_to_confirm(shift, older_than_s=-1.0):
-                    self._confirm(request)
-                self._flush(clock_h=self.clock_h)
+            self.confirm_settles()
             end_h = self.clock_h
             left = store.queue(shift.post, source=shift.source)
             engine.watch_until = end_h
             engine.deactivate()
             follow = f"following the district {self.spec.follow_up_days:g} days on"
             advance(engine, self.follow_end_h, progress, follow)
-            baseline = new_engine(self.scenario, self.district, shift.seed, self.follow_end_h)
-            baseline.start()
-            advance(baseline, shift.start_h, progress, "the engine's own policy: up to the shift")
-            baseline.watch(self.posts, end_h, self.spec.desk_share)
+            if baseline is None or baseline.watch_until != end_h or baseline.now > end_h:
+                baseline = self.yardstick(end_h, shift.start_h, progress)
             advance(baseline, self.follow_end_h, progress, "the engine's own policy: the shift and after")
             if progress is not None:
                 progress("scoring and writing the report", None)
             weights = self.spec.scoring
-            mine = score(engine.desk, engine.decisions, weights, end_h, self.follow_end_h)
-            theirs = score(baseline.desk, baseline.decisions, weights, end_h, self.follow_end_h)
+            taken = desk_decisions(engine.decisions, end_h, person=True)
+            mine = score(engine.desk, taken, weights, end_h, self.follow_end_h)
+            yardstick = desk_decisions(baseline.decisions, end_h, person=False)
+            theirs = score(baseline.desk, yardstick, weights, end_h, self.follow_end_h)
             folder = report_dir or store.path.parent / "reports" / f"shift-{shift.id}"
-            report = self._report(folder, mine, theirs, baseline, end_h)
+            report = self._report(folder, mine, theirs, baseline, end_h, taken)
             result = {
                 "shift": shift.id,
                 "trainee": shift.who,
                 "post": shift.post,
+                "seed": shift.seed,
                 "score": mine.as_dict(),
                 "engine_policy": theirs.as_dict(),
                 "report": str(report),
                 "timeline": str(report.with_name("timeline.png")),
                 "ended_at": shift.iso(end_h),
                 "ended_early": end_h < shift.end_h - 1e-9,
-                "lessons": lessons(mine, theirs, [d for d in engine.decisions if d.at < end_h]),
+                "lessons": lessons(mine, theirs, taken),
             }
             outcomes = {str(r.id): (r.closed, _after_shift(r)) for r in engine.desk.values() if r.closed >= end_h}
             with store.transaction():
@@ -571,7 +684,9 @@ class LiveShift:
             self.finished = True
             return result
 
-    def _report(self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float) -> Path:
+    def _report(
+        self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float, taken: Sequence[Any]
+    ) -> Path:
         from sim.training import Briefing, write_report
 
         shift, engine = self.shift, self.engine
@@ -589,9 +704,10 @@ class LiveShift:
             follow_up_days=self.spec.follow_up_days,
             seed=shift.seed,
             wall_minutes=(dt.datetime.now() - started).total_seconds() / 60.0,
+            written_for=self.spec.written_for,
         )
         verdicts: dict[tuple[int, str], list[bool]] = {}
-        for d in engine.decisions:
+        for d in taken:
             verdicts.setdefault((d.id, d.kind), []).append(d.right)
         actions = []
         logged = self.store.actions()
@@ -625,7 +741,7 @@ class LiveShift:
             mine,
             theirs,
             desk=engine.desk,
-            decisions=[d for d in engine.decisions if d.at < end_h],
+            decisions=taken,
             engine_desk=baseline.desk,
             actions=actions,
             injects=injects,

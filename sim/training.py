@@ -1,11 +1,17 @@
 """Scoring a training shift, and its after-action report (Markdown and a PNG timeline).
 
 A shift is scored on the requests that reached the trainee's desk during the shift (and those waiting
-there when it began), after the simulation has run on ``follow_up_days`` to see what became of them:
+there when it began), on what whoever played the desk did with them before the shift ended (every
+action logged by then, those taken with the clock paused included), after the simulation has run on
+``follow_up_days`` to see what became of them:
 
-- **response**: answered within the response deadline (of those that reached the desk unanswered);
-- **resolution**: fixed within the resolution deadline (settling what could not be settled at the post
-  closes a request without fixing it: the resident raises it again);
+- **response**: answered within the response deadline, by the desk (or after a decision the desk took
+  on it: an escalation answered above in time), of those that reached the desk unanswered; a request
+  the desk never touched is a miss, whoever answered it after the shift;
+- **resolution**: fixed within the resolution deadline after a decision the desk took on it (settling
+  what could not be settled at the post closes a request without fixing it: the resident raises it
+  again); a request with nothing decided on it during the shift is a miss, whatever the post's staff
+  did with it after the shift;
 - **routing**: settles, passes and returns that were right (settled what the post could settle, passed
   to the department that deals with it, sent down what the post below could settle), out of those
   taken and the requests left at the desk with nothing decided on them when the shift ended;
@@ -41,13 +47,21 @@ class Part:
     weight: float
     judged: int
     right: int
+    untouched: int = 0
+    """Of those judged, how many the desk never touched during the shift (all of them wrong)."""
 
     @property
     def rate(self) -> float | None:
         return self.right / self.judged if self.judged else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"weight": self.weight, "judged": self.judged, "right": self.right, "rate": self.rate}
+        return {
+            "weight": self.weight,
+            "judged": self.judged,
+            "right": self.right,
+            "rate": self.rate,
+            "untouched": self.untouched,
+        }
 
 
 @dataclass(frozen=True)
@@ -69,32 +83,44 @@ class Score:
         return {"total": self.total, "requests": self.requests, "parts": {p.name: p.as_dict() for p in self.parts}}
 
 
+def desk_decisions(decisions: Iterable[Decision], shift_end_h: float, *, person: bool) -> list[Decision]:
+    """The decisions of whoever played the desk during the shift that ended at ``shift_end_h``, its end
+    included (an action taken with the clock paused at the end is the shift's): the person's own
+    (``person``; the post's staff decide on what the person left after the shift, and that is not the
+    person's), or the post's policy's (the engine's yardstick run)."""
+    return [d for d in decisions if d.person == person and d.at <= shift_end_h]
+
+
 def score(
     desk: dict[int, DeskRecord], decisions: Iterable[Decision], weights: ScoringSpec, shift_end_h: float, end_h: float
 ) -> Score:
-    """Score the requests of a desk and the decisions taken on them before ``shift_end_h``, judging
-    resolution as of ``end_h`` (requests not due by then and still open are not judged)."""
+    """Score the requests of a desk and ``decisions``, those of whoever played it during the shift that
+    ended at ``shift_end_h`` (:func:`desk_decisions`), judging resolution as of ``end_h`` (requests not
+    due by then and still open are not judged)."""
     records = list(desk.values())
+    taken = [d for d in decisions if d.at <= shift_end_h]
+    decided = {d.id for d in taken}
     answer = [r for r in records if not r.answered_before]
-    answered = sum(1 for r in answer if 0 <= r.responded <= r.resp_due)
+    touched = [r for r in answer if r.answered_here or r.id in decided]
+    answered = sum(1 for r in touched if 0 <= r.responded <= r.resp_due)
     due = [r for r in records if r.res_due <= end_h or r.closed >= 0]
-    fixed = sum(1 for r in due if r.closed >= 0 and r.fixed and not r.abandoned and r.closed <= r.res_due)
-    taken = [d for d in decisions if d.at < shift_end_h]
+    fixed = sum(
+        1 for r in due if r.id in decided and r.closed >= 0 and r.fixed and not r.abandoned and r.closed <= r.res_due
+    )
 
     def share(kinds: Sequence[str]) -> tuple[int, int]:
         chosen = [d for d in taken if d.kind in kinds]
         return len(chosen), sum(1 for d in chosen if d.right)
 
     # a request still at the desk when the shift ended, nothing decided on it, is a routing not done
-    decided = {d.id for d in taken}
-    left = sum(1 for key, r in desk.items() if key not in decided and not 0 <= r.closed < shift_end_h)
+    left = sum(1 for r in records if r.id not in decided and not 0 <= r.closed <= shift_end_h)
     routed, routed_right = share(ROUTING)
     counts = {
-        "response": (len(answer), answered),
-        "resolution": (len(due), fixed),
-        "routing": (routed + left, routed_right),
-        "whistles": share(WHISTLES),
-        "escalations": share(("escalate",)),
+        "response": (len(answer), answered, len(answer) - len(touched)),
+        "resolution": (len(due), fixed, sum(1 for r in due if r.id not in decided)),
+        "routing": (routed + left, routed_right, left),
+        "whistles": (*share(WHISTLES), 0),
+        "escalations": (*share(("escalate",)), 0),
     }
     parts = tuple(Part(name, float(getattr(weights, name)), *counts[name]) for name in PARTS)
     return Score(parts, len(records))
@@ -118,6 +144,8 @@ class Briefing:
     follow_up_days: float
     seed: int
     wall_minutes: float
+    written_for: str = ""
+    """The post the scenario was written for, when played at another (``train --as``)."""
 
 
 def _duration(hours: float) -> str:
@@ -150,11 +178,11 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
         part = mine.part(name)
         wrong = part.judged - part.right
         if name == "response":
-            out.append(
-                f"{wrong} of {part.judged} requests were answered after their response deadline (or not at all)."
-            )
+            aside = f" ({part.untouched} never touched during the shift)" if part.untouched else ""
+            out.append(f"{wrong} of {part.judged} requests were not answered within their response deadline{aside}.")
         elif name == "resolution":
-            out.append(f"{wrong} of {part.judged} requests were not fixed within their resolution deadline.")
+            aside = f" ({part.untouched} with nothing decided on them during the shift)" if part.untouched else ""
+            out.append(f"{wrong} of {part.judged} requests were not fixed within their resolution deadline{aside}.")
         elif name == "routing":
             routed = [d for d in decisions if d.kind in ROUTING]
             wrongly = [d.kind for d in routed if not d.right]
@@ -207,6 +235,11 @@ def write_report(
         f"# After-action report: {brief.trainee} at {brief.post} ({brief.post_name})",
         "",
         f"- Scenario: {brief.scenario} (seed {brief.seed})",
+        *(
+            [f"- Played at {brief.post}, written for {brief.written_for}: its scripted incidents moved with the post"]
+            if brief.written_for and brief.written_for != brief.post
+            else []
+        ),
         f"- Shift: {brief.start:%Y-%m-%d %H:%M} to {end:%H:%M} ({_duration(brief.hours)} simulated at"
         f" {brief.speed:g}×; {brief.wall_minutes:.0f} min of real time from start to finish)",
         f"- Desk: {_pct(brief.desk_share)} of the post's requests; outcomes followed for {brief.follow_up_days:g}"

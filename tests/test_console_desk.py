@@ -10,7 +10,7 @@ from pathlib import Path
 from console.app import MicrogovApp
 from console.desk import Desk
 from console.screens.desk import DeskQueue
-from console.screens.modals import Confirm, Pick, Prompt
+from console.screens.modals import Briefing, Confirm, Pick, Prompt
 from console.screens.operate import OperateScreen
 from console.screens.train import TrainScreen
 from sim.scenario import load_scenario
@@ -185,8 +185,28 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatc
         screen = app.screen
         assert isinstance(screen, TrainScreen)
         await until(pilot, lambda: screen.live is not None, 60)
-        await until(pilot, lambda: "Work the S1 queue." in str(screen.query_one("#desk-request").render()))
+        # a new shift opens on its briefing, naming the post played, with the clock stopped until it closes
+        await until(pilot, lambda: isinstance(app.screen, Briefing) and bool(app.screen.query("#briefing-text")))
+        shown = str(app.screen.query_one("#briefing-text").render())
+        assert "Your post: S1" in shown and "Work the S1 queue." in shown
+        assert screen.live.paused
+        stopped = screen.live.clock_h
+        await pilot.pause(0.5)
+        assert screen.live.clock_h == stopped
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.live.paused)
+        await until(pilot, lambda: screen.live.clock_h > stopped)
         await until(pilot, lambda: len(screen.requests) > 0, 60)
+        # with requests waiting (the right pane shows the first), b and the palette open the briefing again
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, Briefing) and screen.live.paused)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, Briefing) and not screen.live.paused)
+        command = next(c for c in app.get_system_commands(screen) if c.title == "Read the briefing")
+        command.callback()
+        await until(pilot, lambda: isinstance(app.screen, Briefing) and screen.live.paused)
+        await pilot.press("b")
+        await until(pilot, lambda: not isinstance(app.screen, Briefing) and not screen.live.paused)
         first = keys_of(screen)[0]
         await pilot.press("c")
         await until(pilot, lambda: first not in screen.requests or screen.requests[first].status == "claimed")

@@ -1,5 +1,6 @@
-"""Modal screens: the help screen (the keys actually bound), a one-line prompt, a confirmation, and a
-picker of one or several options (departments to pass to or summon, a post to send a request down to)."""
+"""Modal screens: the help screen (the keys actually bound), a training shift's briefing, a one-line
+prompt, a confirmation, and a picker of one or several options (departments to pass to or summon, a post
+to send a request down to)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,25 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(text, id="help-keys")
             yield Label(Text("escape to close", style="dim"))
+
+
+class Briefing(ModalScreen[None]):
+    """A training shift's briefing, to read before the shift and at any time during it (``b``)."""
+
+    BINDINGS = [Binding("escape,enter,b,q", "dismiss", "Close", id="close-briefing")]
+
+    def __init__(self, title: str, text: str, hint: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="briefing-box"):
+            yield Label(Text(self.title_text, style="bold"), id="briefing-title")
+            with VerticalScroll():
+                yield Static(Text(self.text), id="briefing-text")
+            yield Label(Text(self.hint, style="dim"))
 
 
 class Prompt(ModalScreen[str | None]):

@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from console.desk import ShiftDesk
 from console.screens.desk import DeskScreen
-from console.screens.modals import Confirm
+from console.screens.modals import Briefing, Confirm
 from console.widgets import Field
 from sim.errors import MicrogovError
 from sim.identity import full_name
@@ -44,6 +44,13 @@ class TrainScreen(DeskScreen):
         Binding("minus", "speed(-1)", "Slower", key_display="-", id="train-slower"),
         Binding("f", "finish", "Finish", tooltip="End the shift now: score it and write the report", id="train-finish"),
         Binding("N", "new_shift", "New shift", tooltip="Back to the training scenarios", id="train-new"),
+        Binding(
+            "b",
+            "briefing",
+            "Briefing",
+            tooltip="Read the shift's briefing (the clock stops meanwhile)",
+            id="train-briefing",
+        ),
     ]
     mode = "train"
 
@@ -106,7 +113,7 @@ class TrainScreen(DeskScreen):
                 return
             store.close()
             if session.train_file is not None:
-                self._begin(session.train_file, session.trainee, session.train_sets)
+                self._begin(session.train_file, session.trainee, session.train_sets, session.train_post)
                 return
             self._list()
         finally:
@@ -186,17 +193,24 @@ class TrainScreen(DeskScreen):
         finally:
             self.app.call_from_thread(self.work.stop)
 
-    def _begin(self, path: Path, trainee: str, sets: list[str]) -> None:
+    def _begin(self, path: Path, trainee: str, sets: list[str], post: str | None = None) -> None:
         from sim.scenario import load_scenario
-        from sim.shift import LiveShift
+        from sim.shift import LiveShift, play_at
         from sim.store import Store
+        from sim.structure import build_district
 
         self._stage(f"{self.w('warming up')} ({path.name})", None)
         scenario = load_scenario(path, sets)
+        district = build_district(scenario)
+        if post is not None:
+            scenario = play_at(scenario, post, district)
         store = Store(self.session.store_path("train"))
         try:
             account = self.session.account
-            live = LiveShift.begin(store, scenario, account, trainee=trainee, scenario_path=path, progress=self._stage)
+            live = LiveShift.begin(
+                store, scenario, account, trainee=trainee, scenario_path=path, district=district, progress=self._stage
+            )
+            live.pause(True)  # the clock starts when the trainee has read the briefing
             desk = ShiftDesk(live, account)
         except BaseException:
             store.close()
@@ -210,13 +224,12 @@ class TrainScreen(DeskScreen):
         self.last_tick = time.monotonic()
         self.open_desk(desk)
         self.title = live.scenario.name  # the shift's scenario, whichever the console was opened on
-        spec = live.spec
         if resumed:
             self.notify(
                 f"{self.w('resumed')} {live.shift.id}: {live.now:%H:%M}. {self.w('paused to resume')}", timeout=8
             )
-        elif spec.briefing:
-            self.notify(self.w("read the briefing"), title=self.w("briefing"), timeout=8)
+        else:
+            self._show_briefing(resume=True)  # a new shift opens on its briefing, the clock stopped until it closes
 
     # --- the clock -----------------------------------------------------------------------------------
 
@@ -296,11 +309,29 @@ class TrainScreen(DeskScreen):
         self.refresh_bindings()
 
     def idle_text(self) -> Text:
-        if self.live is None or not self.live.spec.briefing:
+        if self.live is None:
             return super().idle_text()
         text = Text(f"{self.w('briefing')}\n", style="bold")
-        text.append(unwrap(self.live.spec.briefing))
+        text.append(unwrap(self.live.briefing))
         return text
+
+    def action_briefing(self) -> None:
+        self._show_briefing(resume=self.live is not None and not self.live.paused and self.result is None)
+
+    def _show_briefing(self, *, resume: bool) -> None:
+        """Show the briefing; with ``resume``, the clock stops while it is open and runs again after."""
+        live = self.live
+        if live is None or isinstance(self.app.screen, Briefing):
+            return
+        if resume and not live.paused:
+            self._pause(True)
+
+        def closed(_: None) -> None:
+            if resume and self.live is live and self.result is None and not self.finishing:
+                self._pause(False)
+
+        title = f"{self.w('briefing')}: {live.scenario.name}"
+        self.app.push_screen(Briefing(title, unwrap(live.briefing), self.w("briefing close")), closed)
 
     @work(thread=True, group="train-control", name="changing the speed", exit_on_error=False)
     def _speed(self, speed: float) -> None:
@@ -403,6 +434,8 @@ class TrainScreen(DeskScreen):
             return w("the shift is over")
         if self.finishing and action not in ("filter", "clear_filter"):
             return f"{w('scoring')}…"
+        if action == "briefing":
+            return None if self.live is not None else w("start a shift first")
         if action in ("pause", "speed", "finish"):
             if self.live is None:
                 return w("start a shift first")

@@ -242,9 +242,13 @@ class DeskRecord:
     answered_before: bool
     waiting_at_start: bool = False
     responded: float = -1.0
+    answered_here: bool = False
+    """Answered at the watched post while it was watched (by the person playing it, or its policy)."""
     closed: float = -1.0
     fixed: bool = False
     abandoned: bool = False
+    key: int = 0
+    """The request's key (the same request has the same key in every run on the seed: ``on_desk``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +261,8 @@ class Decision:
     at: float
     kind: str
     right: bool
+    person: bool = False
+    """Taken by the person playing the post (else by the post's own policy)."""
 
 
 #: Columns of the uniform draws that describe a request at its arrival (``describe``).
@@ -923,14 +929,30 @@ class Engine:
             decision = SETTLE
         return decision
 
+    def policy(self, req: Request, post: Post) -> tuple[str, list[Post]]:
+        """What the post's own policy does with ``req`` now, as a person's action with its targets:
+        ``settle``; ``pass`` to its department; ``whistle`` (a street or town, when the whistle is
+        called for) summoning every department it needs; ``escalate`` to the post above for its
+        priority. At a department: ``settle`` what it solves, else ``return`` it for study."""
+        net = self.net
+        if post.kind == DEPARTMENT_K:
+            return ("settle", []) if post.idx in req.todo and net.outcome.solved(req) else ("return", [])
+        decision = self.truth(req, post)
+        if decision == SETTLE:
+            return "settle", []
+        if decision == PASS:
+            if post.kind == STREET_K and self._whistle_rule(req, self.env.now):
+                return "whistle", [net.posts[d] for d in req.todo]
+            return "pass", [net.posts[req.todo[0]]]
+        up = post.up[req.prio]
+        assert up is not None
+        return "escalate", [up]
+
     def _triage(self, req: Request, post: Post, server: int, now: float) -> None:
         net = self.net
         decision = self.truth(req, post)
         if self.desk and req.id in self.desk and post.idx in self.watched:
-            kind = ("settle", "pass", "escalate")[decision]
-            if decision == PASS and post.kind == STREET_K and self._whistle_rule(req, now):
-                kind = "whistle"
-            self.decisions.append(Decision(req.id, now, kind, True))
+            self.decisions.append(Decision(req.id, now, self.policy(req, post)[0], True))
         if decision == SETTLE:
             self._respond(req, now)
             if self._row:
@@ -1190,7 +1212,10 @@ class Engine:
             return
         req.responded = now
         if self.desk and req.id in self.desk:
-            self.desk[req.id].responded = now
+            record = self.desk[req.id]
+            record.responded = now
+            here = req.post is not None and req.post.idx in self.watched
+            record.answered_here = here and now <= self.watch_until
         if req.counted:
             m = self.metrics
             t = now - req.arrived
@@ -1386,12 +1411,17 @@ class Engine:
     # --- posts played by a person ---------------------------------------------------------------------
 
     def on_desk(self, req: Request) -> bool:
-        """Is ``req`` for the desk being watched or played (a fixed share of the post's requests, picked
-        by request id so that every run on the same seed picks the same ones)? Scripted incidents are
-        always the desk's: they are written for the person at it."""
+        """Is ``req`` for the desk being watched or played (a fixed share of the post's requests)?
+        Picked by the request's key, not its id: ids are handed out in the order requests are raised,
+        so one repeat request more in one run (a settle that did not fix it) shifts every later id,
+        whereas an arrival's key is the same in every run on the same seed and a repeat's comes from
+        the request it repeats; so the trainee's run and the engine's yardstick run have the same
+        requests at the desk. Scripted incidents are always the desk's: they are written for the
+        person at it."""
         if self.desk_share >= 1.0 or req.id in self.injected:
             return True
-        return (req.id * 0.6180339887498949) % 1.0 < self.desk_share
+        # Fibonacci hashing: the key times 2**64 over the golden ratio, modulo 2**64, spreads keys evenly
+        return ((req.key * 0x9E3779B97F4A7C15) & _MASK) < self.desk_share * 2.0**64
 
     def watch(self, posts: Iterable[int], until: float, share: float = 1.0) -> None:
         """Record, from now until ``until``, the requests reaching ``posts`` (on the desk's ``share``)
@@ -1411,7 +1441,7 @@ class Engine:
     def _desk_in(self, req: Request, now: float, *, waiting: bool) -> None:
         if req.id not in self.desk:
             self.desk[req.id] = DeskRecord(
-                req.id, req.cat, req.prio, now, req.resp_due, req.res_due, req.responded >= 0, waiting
+                req.id, req.cat, req.prio, now, req.resp_due, req.res_due, req.responded >= 0, waiting, key=req.key
             )
 
     def activate(self, posts: Iterable[int], hooks: Hooks, share: float = 1.0) -> None:
@@ -1657,7 +1687,7 @@ class Engine:
 
     def _decide(self, req: Request, at: float, kind: str, right: bool) -> None:
         if req.id in self.desk:
-            self.decisions.append(Decision(req.id, at, kind, right))
+            self.decisions.append(Decision(req.id, at, kind, right, person=True))
 
     def outcome(self, post: Post, level: int, fixed: bool = True) -> str:
         """How a request closed, in words, for the person's queue."""

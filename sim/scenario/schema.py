@@ -532,6 +532,9 @@ class TrainingSpec(Model):
     follow_up_days: Annotated[float, Strict(), Field(ge=0.0, le=30.0)] = 7.0
     briefing: Text = ""
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    written_for: Annotated[str, Strict(), Field(max_length=120)] = ""
+    """The post the shift was written for, when it is played at another (``train --as``, which sets it
+    and moves the scripted incidents; see ``sim.shift.play_at``); empty: played where it was written."""
 
 
 class ClockSpec(Model):
