@@ -43,6 +43,7 @@ from sim.store import (
     load_district,
 )
 from sim.structure import District, build_district
+from sim.structure.ids import in_scope, post_of
 
 #: How residents put each kind of request, for the text a person reads in their queue.
 TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -188,8 +189,8 @@ def play_at(scenario: Scenario, post: str, district: District) -> Scenario:
         return scenario
     injects = []
     for number, inject in enumerate(scenario.injects):
-        node = inject.node.split("#", 1)[0]
-        if node != old and not node.startswith(old + "/"):
+        node = post_of(inject.node)
+        if not in_scope(old, node):
             injects.append(inject)  # not written for the desk: it stays where it is
             continue
         moved = post + node[len(old) :]
@@ -495,7 +496,7 @@ class LiveShift:
             if req is None or req.post is None or req.state != HUMAN:
                 return None
             action, targets = self.engine.policy(req, req.post)
-            return action, [t.node.split("#", 1)[0] for t in targets]
+            return action, [post_of(t.node) for t in targets]
 
     def key(self, request: Request) -> int | None:
         """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
@@ -571,7 +572,7 @@ class LiveShift:
         if action == "return" and req.post is not None and req.post.kind == DEPARTMENT_K:
             return None
         try:
-            return [net.posts[net.index[name.split("#", 1)[0]]] for name in names]
+            return [net.posts[net.index[post_of(name)]] for name in names]
         except KeyError as exc:
             raise Refused(f"no post {exc} in the district") from None
 

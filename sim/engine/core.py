@@ -70,6 +70,7 @@ from sim.eventlog import (
 from sim.metrics import Metrics, bin_of
 from sim.policies import ESCALATE, PASS, SETTLE
 from sim.scenario.schema import SETTLE_LEVELS as SETTLE_LEVEL_NAMES
+from sim.structure.ids import post_of
 
 NOTICING, WAITING, SERVING, AWAY, CLOSED, HUMAN, HELD = range(7)
 """Where a request is: noticed by nobody yet, waiting in an in-tray, in someone's hands, away (with a
@@ -1547,14 +1548,14 @@ class Engine:
         played = self.net.posts[min(self.human)] if self.human else post
         mine = req.state in (HUMAN, HELD) and post is not None and post.idx in self.human
         status = "open" if req.state == HUMAN else "closed" if req.state in (HELD, CLOSED) else "away"
-        node = post.node.split("#", 1)[0] if post is not None else ""
+        node = post_of(post.node) if post is not None else ""
         return Case(
             number=number,
             status=status,
             at=node,
             at_level=GRAPH_LEVELS[post.graph_level] if post is not None else "",
             account="",
-            post=played.node.split("#", 1)[0] if played is not None else node,
+            post=post_of(played.node) if played is not None else node,
             level=GRAPH_LEVELS[played.graph_level] if played is not None else "",
             relation=JURISDICTION if mine or status != "open" else OUTSIDE,
             with_=node,
@@ -1562,7 +1563,7 @@ class Engine:
             settled_by="" if req.state == HELD else None,
             targets=tuple(
                 Target(
-                    t.node.split("#", 1)[0],
+                    post_of(t.node),
                     GRAPH_LEVELS[t.graph_level],
                     above=post is not None and post.kind != DEPARTMENT_K and t.level > post.level,
                     below=t.parent is post,
