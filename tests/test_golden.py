@@ -1,14 +1,24 @@
-"""Exact event counts of fixed-seed runs: a change to the engine that alters behaviour (rather than speed)
-must change these numbers on purpose, and say why in its commit."""
+"""Exact event counts of fixed-seed runs, and a digest of every row of their event logs: a change to the
+engine that alters behaviour (rather than speed, or the shape of the code) must change these on purpose,
+and say why in its commit. A refactoring keeps them."""
 
 from __future__ import annotations
 
+import hashlib
+
+import pyarrow.parquet as pq
 import pytest
 
 from sim.engine import simulate
 from sim.eventlog import read_events
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
+
+#: SHA-256 over each column's name and values, in order (the log's content, not its file's bytes).
+DIGESTS = {
+    "2019": "e52a3129692da1263c8f1b63bc6324db41aba146e28a6a487c69a8adbbb4b13d",
+    "2020": "3919450c637ffc5d5fa9498adeefeb1bffb86229b5e101e569078152603069c8",
+}
 
 GOLDEN = {
     "2019": {
@@ -57,3 +67,13 @@ def test_exact_event_counts(year, tmp_path):
     assert result.kpis["requests"] == GOLDEN[year]["requests"]
     assert result.event_rows == GOLDEN[year]["rows"]
     assert counts == GOLDEN[year]["activities"]
+    assert digest(path) == DIGESTS[year]
+
+
+def digest(path) -> str:  # type: ignore[no-untyped-def]
+    table = pq.read_table(path)
+    h = hashlib.sha256()
+    for name in table.column_names:
+        h.update(name.encode())
+        h.update(repr(table.column(name).to_pylist()).encode())
+    return h.hexdigest()
