@@ -90,6 +90,24 @@ SMALL = (
 )
 
 
+#: A one-hour training shift at S1 over a small scenario (``base``), for the tests that play one.
+SMALL_TRAINING = """extends = "{base}"
+name = "{name}"
+[training]
+post = "S1"
+start = "day 1 09:00"
+hours = 1.0
+speed = 600.0
+follow_up_days = 0.5
+briefing = "Work the S1 queue."
+"""
+
+
+def small_training(base: str, name: str = "Small training") -> str:
+    """The text of :data:`SMALL_TRAINING` over the scenario file ``base``."""
+    return SMALL_TRAINING.format(base=base, name=name)
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """Two small scenarios and a two-day event log written by ``microgov run``."""

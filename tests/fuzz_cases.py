@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from sim.intake import FIELDS
 from tests.fuzz import Case, FileSpec
 
 #: Text as a shell passes it: no NUL (argv cannot hold one), undecodable bytes as surrogate escapes.
@@ -276,18 +277,7 @@ TOML_VALUE = (
 )
 
 VALID = {"created": "2020-06-01T08:00:00", "category": "noise", "post": "S1/C1"}
-INTAKE_FIELDS = (
-    "source_id",
-    "created",
-    "category",
-    "priority",
-    "post",
-    "origin",
-    "text",
-    "response_due",
-    "resolution_due",
-    "status",
-)
+INTAKE_FIELDS = FIELDS
 JSON_VALUE = st.recursive(
     st.none()
     | st.booleans()

@@ -15,18 +15,8 @@ from console.screens.operate import OperateScreen
 from console.screens.train import TrainScreen
 from sim.scenario import load_scenario
 from sim.store import Store
+from tests.conftest import small_training
 from tests.test_console import footer_keys, notices, until
-
-TRAINING = """extends = "{base}"
-name = "Small training"
-[training]
-post = "S1"
-start = "day 1 09:00"
-hours = 1.0
-speed = 600.0
-follow_up_days = 0.5
-briefing = "Work the S1 queue."
-"""
 
 
 def operate_app(small_world, db: Path, post: str = "S1", operator: str = "ann") -> MicrogovApp:
@@ -159,7 +149,7 @@ async def test_the_detail_countdowns_follow_the_clock(small_world, queue_db, mon
 def training_file(small_world, folder: Path) -> Path:
     low, _, _ = small_world
     path = folder / "small-training.toml"
-    path.write_text(TRAINING.format(base=low.as_posix()), encoding="utf-8")
+    path.write_text(small_training(low.as_posix()), encoding="utf-8")
     return path
 
 

@@ -10,17 +10,7 @@ from sim.shift import LiveShift, advance, new_engine
 from sim.staffing import ServiceTarget, StageProgress, staff_answer
 from sim.store import Store
 from sim.structure import build_district
-from tests.conftest import SMALL
-
-SHIFT = """extends = "{base}"
-name = "Small training"
-[training]
-post = "S1"
-start = "day 1 09:00"
-hours = 1.0
-speed = 600.0
-follow_up_days = 0.5
-"""
+from tests.conftest import SMALL, small_training
 
 
 def test_stage_progress_counts_on_across_steps():
@@ -84,7 +74,7 @@ def test_a_shift_names_its_slow_steps(tmp_path: Path):
     base = tmp_path / "small.toml"
     base.write_text(SMALL.format(staff=4), encoding="utf-8")
     training = tmp_path / "training.toml"
-    training.write_text(SHIFT.format(base=base.name), encoding="utf-8")
+    training.write_text(small_training(base.name), encoding="utf-8")
     scenario = load_scenario(training)
     starting: list[str] = []
     finishing: list[str] = []

@@ -21,18 +21,10 @@ from sim.store import STATUSES, Store
 from sim.structure import build_district
 from sim.training import score
 from tests.conftest import SCENARIOS
+from tests.conftest import small_training as training_text
 
 TRAINING = sorted((SCENARIOS / "training").glob("*.toml"))
-SMALL_TRAINING = """extends = "{base}"
-name = "Small training at S1"
-[training]
-post = "S1"
-start = "day 1 09:00"
-hours = 1.0
-speed = 600.0
-follow_up_days = 0.5
-briefing = "Work the S1 queue."
-
+INJECTS = """
 [[injects]]
 at = "day 1 09:10"
 node = "S1"
@@ -56,7 +48,7 @@ text = "A blocked drain in the next street."
 
 def small_training(small_world: Any, folder: Path) -> Path:
     path = folder / "small-training.toml"
-    path.write_text(SMALL_TRAINING.format(base=small_world[0].as_posix()), encoding="utf-8")
+    path.write_text(training_text(small_world[0].as_posix(), "Small training at S1") + INJECTS, encoding="utf-8")
     return path
 
 

@@ -42,22 +42,21 @@ def show(value: float | None, unit: str, *, suffix: bool = False) -> str:
     """A KPI's value as every output shows it (tables, report.md, the console): a share as a percentage
     to a tenth, other figures to two decimals (whole numbers from 1,000 on); "–" for no value.
     ``suffix`` adds the unit of a time (" h")."""
-    if value is None:
-        return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    text = f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return text + (" h" if suffix and unit == "h" else "")
+    return _figure(value, unit, suffix, sign="")
 
 
 def show_diff(value: float | None, unit: str, *, suffix: bool = False) -> str:
     """A difference of a KPI between two scenarios, signed: percentage points for a share (to a
     hundredth), otherwise as :func:`show`."""
+    return _figure(value, unit, suffix, sign="+")
+
+
+def _figure(value: float | None, unit: str, suffix: bool, sign: str) -> str:
     if value is None:
         return "–"
     if unit == "share":
-        return f"{value * 100:+.2f} pp"
-    text = f"{value:+,.2f}" if abs(value) < 1000 else f"{value:+,.0f}"
+        return f"{value * 100:{sign}.2f} pp" if sign else f"{value:.1%}"
+    text = f"{value:{sign},.2f}" if abs(value) < 1000 else f"{value:{sign},.0f}"
     return text + (" h" if suffix and unit == "h" else "")
 
 
