@@ -4,7 +4,7 @@ The Operate and Train screens show the same queue and take the same actions; wha
 desk. ``Desk`` works a real queue in the store on the wall clock; ``ShiftDesk`` works a training shift,
 whose clock is the simulation's and whose actions the simulation carries out. Who sits at the desk is
 the account the console runs as (``sim.identity``), with the role and grants the store gives it; which
-actions the desk offers on a request is the action table's answer (``sim.actions``), the same the store
+actions the desk offers on a request is the action table's answer (``sim.policies.actions``), the same the store
 gives when the action is taken. Everything that reads or writes blocks on SQLite (and, for a shift, on
 the engine), so the screens call it from worker threads; one lock per desk keeps those threads off each
 other's connection. What the key hints need (levels of posts, the account's role) is read by those
@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sim.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
+from sim.policies.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
 from sim.store import STATUSES, Action, Request, Store
 from sim.structure.ids import in_scope, post_of
 

@@ -11,7 +11,7 @@ Who may act: the store keeps its operators (an operating-system account, a displ
 the posts granted to each; a grant covers the post's jurisdiction (its subtree: node ids spell their
 path, ``S1/C2/G3`` is inside ``S1``). Every action names the account taking it and the post it is taken
 at, and is refused, and the refusal logged, unless a grant covers that post and the action table
-(``sim.actions``) allows it there. A department summoned by a whistle acts on its part of the request
+(``sim.policies.actions``) allows it there. A department summoned by a whistle acts on its part of the request
 while the summons is open; the summons ends when the department reports done or hands back, or the
 request leaves the office (escalated, returned, passed on, settled). The store enforces all of this, not
 only the screen.
@@ -49,9 +49,9 @@ from typing import Any, Protocol
 
 from platformdirs import user_data_dir
 
-from sim import actions as table
-from sim.actions import ACTIONS, JURISDICTION, OUTSIDE, ROLES, SUMMONED, UNDO_WINDOW_S, Case, Target
 from sim.errors import MicrogovError
+from sim.policies import actions as table
+from sim.policies.actions import ACTIONS, JURISDICTION, OUTSIDE, ROLES, SUMMONED, UNDO_WINDOW_S, Case, Target
 from sim.structure.ids import DISTRICT, above, child_towards, in_scope, office_of, post_of
 
 __all__ = ["ACTIONS", "UNDO_WINDOW_S"]
@@ -1398,7 +1398,7 @@ class Store:
         ``whistle`` (summon one or more departments; street and town offices only), ``escalate`` (to the
         post above, or a named post further up), ``return`` (down to a post below), ``note``, and
         ``undo`` (this account's settle, within ten seconds); a summoned department's ``claim``,
-        ``release``, ``settle`` and ``return`` are about its part (``sim.actions``). The account needs a
+        ``release``, ``settle`` and ``return`` are about its part (``sim.policies.actions``). The account needs a
         grant covering ``post``. On a request of the training shift under way, ``referee`` (the shift's
         simulation) judges the action too; without one, such an action is refused.
         """

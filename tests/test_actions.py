@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sim.actions import ACTIONS, JURISDICTION, OUTSIDE, RULES, SUMMONED, Case, Target, allowed, refusal
+from sim.policies.actions import ACTIONS, JURISDICTION, OUTSIDE, RULES, SUMMONED, Case, Target, allowed, refusal
 from sim.store import Refused, Store
 from tests.test_store import ME, new, one_error_line, small_store
 

@@ -382,7 +382,7 @@ def _act(
 
 
 def _done(action: str, r: Request, a: Action, who: str, db: Path) -> str:
-    from sim.actions import queue_command
+    from sim.policies.actions import queue_command
     from sim.store import UNDO_WINDOW_S
 
     undo = queue_command(f"undo {r.id} --as {shlex.quote(a.post)}", db)
@@ -528,7 +528,7 @@ def whoami(db: DbOption = None, as_json: JsonOption = False) -> None:
       microgov queue whoami
       microgov queue whoami --db out/queue.db --json[/]
     """
-    from sim.actions import queue_command
+    from sim.policies.actions import queue_command
 
     me = _me()
     with _open(db) as store:

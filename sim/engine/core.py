@@ -29,7 +29,6 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
 
-from sim.actions import JURISDICTION, OUTSIDE, Case, Target, refusal
 from sim.engine.network import (
     DEPARTMENT_K,
     DEPARTMENT_O,
@@ -69,6 +68,7 @@ from sim.eventlog import (
 )
 from sim.metrics import Metrics, bin_of
 from sim.policies import ESCALATE, PASS, SETTLE
+from sim.policies.actions import JURISDICTION, OUTSIDE, Case, Target, refusal
 from sim.scenario.schema import SETTLE_LEVELS as SETTLE_LEVEL_NAMES
 from sim.structure.ids import post_of
 
@@ -1537,7 +1537,7 @@ class Engine:
 
     def cannot(self, action: str, req: Request, target: list[Post] | None = None, number: int | None = None) -> str:
         """Why the person cannot do ``action`` on ``req`` now, or ``""``: the action table's rules
-        (``sim.actions``) applied to the simulation's view of the request, as the post the person plays
+        (``sim.policies.actions``) applied to the simulation's view of the request, as the post the person plays
         would take it. ``number`` is the request's number as the person knows it (their store's)."""
         if action == "confirm":
             return "" if req.state == HELD else f"request {req.id} is not awaiting a settle's confirmation"
