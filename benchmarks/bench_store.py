@@ -234,7 +234,7 @@ def crash_and_resume(folder: Path) -> dict[str, float]:
             if not kind:
                 break
             done[kind] += 1
-    played = (live.clock_h, live.engine.now, live.feed.produced, len(live.engine.tracked))
+    played = (live.clock_h, live.engine.now, live.feed.produced, len(live.played.tracked))
     store.set_shift(live.shift.id, holder="elsewhere:1", held_until=0.0)  # as a killed process leaves it
     store.close()  # no live.close(): the process died here
     del live
@@ -243,7 +243,7 @@ def crash_and_resume(folder: Path) -> dict[str, float]:
     resumed = LiveShift.resume(store)
     took = time.perf_counter() - start
     assert resumed is not None
-    again = (resumed.clock_h, resumed.engine.now, resumed.feed.produced, len(resumed.engine.tracked))
+    again = (resumed.clock_h, resumed.engine.now, resumed.feed.produced, len(resumed.played.tracked))
     assert again == played, (again, played)
     logged = store.last_seq()
     resumed.close()

@@ -211,11 +211,7 @@ class ShiftDesk(Desk):
     def escalate_target(self, request: Request) -> str | None:
         """The simulation's escalation path (a priority's path may skip a level)."""
         with self.lock:
-            req = (
-                self.live.engine.tracked.get(int(request.source_id))
-                if request.source == self.live.shift.source
-                else None
-            )
+            req = self.live.tracked(request) if request.source == self.live.shift.source else None
             if req is not None and req.post is not None:
                 up = req.post.up[req.prio]
                 return up.node if up is not None else None

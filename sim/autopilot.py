@@ -7,10 +7,10 @@ shift's simulation, the same scoring), with no wall clock: the clock moves from 
 or one decision falling due, to the next.
 
 - ``idle`` does nothing: every request stays at the desk until the shift ends.
-- ``engine`` does with each request what the post's own policy would do with it then (``Engine.policy``:
+- ``engine`` does with each request what the post's own policy would do with it then (``PlayedPost.own_action``:
   settle, pass to its department, whistle, escalate; at a department, settle or return it), when the
   post's staff decided it in the yardstick's run (the engine's own policy at the post, on the same seed:
-  the same requests reach the desk in both runs, see ``Engine.on_desk``). What the staff had not decided
+  the same requests reach the desk in both runs, see ``sim.engine.watch.on_desk``). What the staff had not decided
   when the shift ended it leaves at the desk; a request the yardstick's desk never had, or had fewer
   times (it came back), it decides after the post's handling time for it (drawn from its own stream).
   Its settles are final at once (it never takes one back).
@@ -30,7 +30,7 @@ import numpy as np
 
 from sim.engine.core import Engine
 from sim.scenario import Scenario
-from sim.shift import LiveShift, Progress, ShiftError
+from sim.shift import LiveShift, Progress, ShiftError, watched_desk
 from sim.store import Request, Store
 from sim.structure import District
 from sim.training import PARTS, desk_decisions
@@ -92,9 +92,10 @@ def play(
 def _schedule(baseline: Engine, end_h: float) -> dict[int, list[float]]:
     """When the post's policy decided each request of the yardstick's desk during the shift, by the
     request's key (none: it was at the desk but not decided when the shift ended)."""
-    times: dict[int, list[float]] = {record.key: [] for record in baseline.desk.values()}
-    for d in desk_decisions(baseline.decisions, end_h, person=False):
-        times[baseline.desk[d.id].key].append(d.at)
+    watch = watched_desk(baseline)
+    times: dict[int, list[float]] = {record.key: [] for record in watch.records.values()}
+    for d in desk_decisions(watch.decisions, end_h, person=False):
+        times[watch.records[d.id].key].append(d.at)
     return times
 
 

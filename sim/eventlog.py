@@ -24,38 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.activities import (
+    ACTIVITIES,
+    PASSED,
+    SETTLED,
+    WHISTLED,
+)
 from sim.errors import MicrogovError
 
-ACTIVITIES = (
-    "arrived",
-    "queued",
-    "started",
-    "settled",
-    "passed",
-    "escalated",
-    "returned",
-    "resolved",
-    "abandoned",
-    "deadline missed",
-    "whistled",
-    "reported",
-    "handed off",
-)
-(
-    ARRIVED,
-    QUEUED,
-    STARTED,
-    SETTLED,
-    PASSED,
-    ESCALATED,
-    RETURNED,
-    RESOLVED,
-    ABANDONED,
-    MISSED,
-    WHISTLED,
-    REPORTED,
-    HANDED_OFF,
-) = range(len(ACTIVITIES))
 #: The activities that answer a request (its response): settled, passed to a department with a named
 #: handler, or taken on by a whistle. Being sent up a level is not an answer.
 ANSWERING = (SETTLED, PASSED, WHISTLED)

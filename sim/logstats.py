@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.eventlog import ACTIVITIES, ANSWERING, read_metadata
+from sim.activities import ACTIVITIES
+from sim.eventlog import ANSWERING, read_metadata
 from sim.structure import District
 from sim.structure.ids import post_of
 

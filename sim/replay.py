@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sim.eventlog import ABANDONED, ACTIVITIES, ANSWERING, ARRIVED, MISSED, RESOLVED, EventLogError, read_metadata
+from sim.activities import ABANDONED, ACTIVITIES, ARRIVED, MISSED, RESOLVED
+from sim.eventlog import ANSWERING, EventLogError, read_metadata
 
 SNAPSHOT_EVERY = 20_000
 

@@ -24,10 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.core import HUMAN, Engine, Hooks, Streams
-from sim.engine.core import Request as EngineRequest
-from sim.engine.network import DEPARTMENT_K, Post, build_network
+from sim.engine.core import Engine
+from sim.engine.network import Post, build_network
+from sim.engine.played import Hooks, PlayedPost, assess
+from sim.engine.streams import Streams
+from sim.engine.tokens import HUMAN, RequestToken
+from sim.engine.watch import DeskWatch
 from sim.errors import MicrogovError
+from sim.policies.base import DEPARTMENT_K
 from sim.scenario import Scenario
 from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
 from sim.store import (
@@ -122,10 +126,10 @@ class _Feed(Hooks):
             self.events.append(event)
         self.produced += 1
 
-    def handover(self, req: EngineRequest, post: Post, why: str) -> None:
+    def handover(self, req: RequestToken, post: Post, why: str) -> None:
         live = self.live
         now = live.engine.now
-        needs = live.engine.assess(req, post)
+        needs = assess(live.engine.net, req, post)
         if req.id in self.seen:
             self._emit(FeedEvent("arrived", str(req.id), now, post.node, why, needs=needs))
             return
@@ -156,10 +160,10 @@ class _Feed(Hooks):
             )
         )
 
-    def moved(self, req: EngineRequest, post: Post, why: str) -> None:
+    def moved(self, req: RequestToken, post: Post, why: str) -> None:
         self._emit(FeedEvent("moved", str(req.id), self.live.engine.now, post.node, why))
 
-    def closed(self, req: EngineRequest, post: Post, outcome: str) -> None:
+    def closed(self, req: RequestToken, post: Post, outcome: str) -> None:
         self._emit(FeedEvent("closed", str(req.id), self.live.engine.now, post.node, outcome))
 
 
@@ -309,8 +313,8 @@ class LiveShift:
         engine = self.engine
         engine.start()
         advance(engine, shift.start_h, progress, f"running the district up to {shift.when(shift.start_h):%a %H:%M}")
-        engine.watch(self.posts, shift.end_h, self.spec.desk_share)
-        engine.activate(self.posts, self.feed, self.spec.desk_share)
+        self.watch = engine.watch(DeskWatch(self.posts, shift.end_h, self.spec.desk_share))
+        self.played: PlayedPost = engine.play(self.posts, self.feed, self.spec.desk_share)
         if progress is not None and shift.clock_h > shift.start_h:
             progress(f"replaying the shift up to {shift.when(shift.clock_h):%H:%M}", None)
         for action in store.engine_inputs(shift):
@@ -468,9 +472,9 @@ class LiveShift:
                 except Refused as exc:
                     refused = exc
                 else:
-                    req = self._tracked(after) if action in ENGINE_INPUTS else None
+                    req = self.tracked(after) if action in ENGINE_INPUTS else None
                     if req is not None:
-                        self.engine.act(action, req, self._targets(action, req, logged.target))
+                        self.played.act(action, req, self._targets(action, req, logged.target))
                         self.applied_seq = logged.seq
                     self._flush()
             if refused is not None:
@@ -490,25 +494,25 @@ class LiveShift:
 
     def policy(self, request: Request) -> tuple[str, list[str]] | None:
         """What the post's own policy (the engine's yardstick) would do now with ``request``: the action
-        and its targets' names (see ``Engine.policy``); ``None`` unless it is in the person's queue."""
+        and its targets' names (see ``PlayedPost.own_action``); ``None`` unless it is in the person's queue."""
         with self.lock:
-            req = self._tracked(request)
+            req = self.tracked(request)
             if req is None or req.post is None or req.state != HUMAN:
                 return None
-            action, targets = self.engine.policy(req, req.post)
+            action, targets = self.played.own_action(req, req.post)
             return action, [post_of(t.node) for t in targets]
 
     def key(self, request: Request) -> int | None:
         """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
         with self.lock:
-            req = self._tracked(request)
+            req = self.tracked(request)
             return None if req is None else req.key
 
     def handling_h(self, request: Request, z: float) -> float:
         """How long the post's own staff take over ``request`` (hours), for the standard normal ``z``:
         its category's handling time at the played post's kind (0 if it is not in the person's queue)."""
         with self.lock:
-            req = self._tracked(request)
+            req = self.tracked(request)
             if req is None or req.post is None:
                 return 0.0
             return float(self.engine.net.categories[req.cat].handling[req.post.kind](z))
@@ -518,7 +522,7 @@ class LiveShift:
     def default_target(self, request: Request, action: str) -> str | None:
         """Where the simulation sends ``request`` on ``action`` with no target given: an escalation
         follows the priority's escalation path (which may skip a level)."""
-        req = self._tracked(request)
+        req = self.tracked(request)
         if action == "escalate" and req is not None and req.post is not None:
             up = req.post.up[req.prio]
             return up.node if up is not None else None
@@ -529,23 +533,23 @@ class LiveShift:
         first catches up with what the console playing the shift has done since)."""
         if self.observing:
             self._follow()
-        req = self._tracked(request)
+        req = self.tracked(request)
         if req is None:
             return f"request #{request.id} is not one the shift's simulation handed over"
         try:
             chosen = self._targets(action, req, list(targets))
         except Refused as exc:
             return str(exc)
-        problem = self.engine.cannot(action, req, chosen, number=request.id)
+        problem = self.played.cannot(action, req, chosen, number=request.id)
         if problem and post != self.shift.post:
             # taken at another post, the action would be the played post's in the simulation: say so
             return f"{problem} (training shift {self.shift.id} plays {self.shift.post}, which would take it)"
         return problem
 
-    def _tracked(self, request: Request) -> EngineRequest | None:
+    def tracked(self, request: Request) -> RequestToken | None:
         if request.source != self.shift.source:
             return None
-        return self.engine.tracked.get(int(request.source_id))
+        return self.played.tracked.get(int(request.source_id))
 
     def _follow(self) -> None:
         """Take an observer to where the shift is now: every action logged since, each at its simulated
@@ -562,7 +566,7 @@ class LiveShift:
         self.clock_h = shift.clock_h
         self.feed.events.clear()
 
-    def _targets(self, action: str, req: EngineRequest, to: str | Sequence[str] | None) -> list[Post] | None:
+    def _targets(self, action: str, req: RequestToken, to: str | Sequence[str] | None) -> list[Post] | None:
         if action not in ("pass", "whistle", "escalate", "return") or not to:
             return None
         net = self.engine.net
@@ -579,13 +583,13 @@ class LiveShift:
     def _apply(self, action: Action) -> None:
         """Carry out a logged action in the engine (taking a rebuilt shift through its history)."""
         request = self.store.get(action.request_id or 0)
-        req = self.engine.tracked.get(int(request.source_id)) if request is not None else None
+        req = self.played.tracked.get(int(request.source_id)) if request is not None else None
         if req is None:
             raise ShiftError(
                 f"{self.store.path}: action #{action.seq} is on a request the simulation never handed over"
             )
         try:
-            self.engine.act(action.action, req, self._targets(action.action, req, action.target or None))
+            self.played.act(action.action, req, self._targets(action.action, req, action.target or None))
         except ValueError as exc:
             raise ShiftError(f"{self.store.path}: action #{action.seq} does not replay ({exc})") from None
         self.applied_seq = action.seq
@@ -604,10 +608,10 @@ class LiveShift:
             self._apply(action)
 
     def _confirm(self, request: Any) -> None:
-        req = self.engine.tracked.get(int(request.source_id))
+        req = self.played.tracked.get(int(request.source_id))
         logged = self.store.confirm(self.shift, request, self.clock_h)
         if req is not None:
-            self.engine.act("confirm", req)
+            self.played.act("confirm", req)
         self.applied_seq = logged.seq
 
     def _flush(self, **fields: Any) -> int:
@@ -625,7 +629,7 @@ class LiveShift:
         baseline = new_engine(self.scenario, self.district, self.shift.seed, self.follow_end_h)
         baseline.start()
         advance(baseline, self.shift.start_h, progress, "the engine's own policy: up to the shift")
-        baseline.watch(self.posts, end_h, self.spec.desk_share)
+        baseline.watch(DeskWatch(self.posts, end_h, self.spec.desk_share))
         advance(baseline, until_h, progress, "the engine's own policy: the shift")
         return baseline
 
@@ -648,20 +652,20 @@ class LiveShift:
             self.confirm_settles()
             end_h = self.clock_h
             left = store.queue(shift.post, source=shift.source)
-            engine.watch_until = end_h
-            engine.deactivate()
+            self.watch.until = end_h
+            engine.leave()
             follow = f"following the district {self.spec.follow_up_days:g} days on"
             advance(engine, self.follow_end_h, progress, follow)
-            if baseline is None or baseline.watch_until != end_h or baseline.now > end_h:
+            if baseline is None or watched_desk(baseline).until != end_h or baseline.now > end_h:
                 baseline = self.yardstick(end_h, shift.start_h, progress)
             advance(baseline, self.follow_end_h, progress, "the engine's own policy: the shift and after")
             if progress is not None:
                 progress("scoring and writing the report", None)
             weights = self.spec.scoring
-            taken = desk_decisions(engine.decisions, end_h, person=True)
-            mine = score(engine.desk, taken, weights, end_h, self.follow_end_h)
-            yardstick = desk_decisions(baseline.decisions, end_h, person=False)
-            theirs = score(baseline.desk, yardstick, weights, end_h, self.follow_end_h)
+            taken = desk_decisions(self.watch.decisions, end_h, person=True)
+            mine = score(self.watch.records, taken, weights, end_h, self.follow_end_h)
+            yardstick = desk_decisions(watched_desk(baseline).decisions, end_h, person=False)
+            theirs = score(watched_desk(baseline).records, yardstick, weights, end_h, self.follow_end_h)
             folder = report_dir or store.path.parent / "reports" / f"shift-{shift.id}"
             report = self._report(folder, mine, theirs, baseline, end_h, taken)
             result = {
@@ -677,7 +681,9 @@ class LiveShift:
                 "ended_early": end_h < shift.end_h - 1e-9,
                 "lessons": lessons(mine, theirs, taken),
             }
-            outcomes = {str(r.id): (r.closed, _after_shift(r)) for r in engine.desk.values() if r.closed >= end_h}
+            outcomes = {
+                str(r.id): (r.closed, _after_shift(r)) for r in self.watch.records.values() if r.closed >= end_h
+            }
             with store.transaction():
                 store.hand_back(shift, left, end_h, "the shift ended: back to the post's staff on duty")
                 store.record_outcomes(shift, outcomes)
@@ -741,9 +747,9 @@ class LiveShift:
             brief,
             mine,
             theirs,
-            desk=engine.desk,
+            desk=self.watch.records,
             decisions=taken,
-            engine_desk=baseline.desk,
+            engine_desk=watched_desk(baseline).records,
             actions=actions,
             injects=injects,
             start_h=shift.start_h,
@@ -765,7 +771,7 @@ class LiveShift:
 
     # --- what the person reads ---------------------------------------------------------------------
 
-    def text(self, req: EngineRequest) -> str:
+    def text(self, req: RequestToken) -> str:
         """A resident's words for ``req``: an injected incident's own text, else a phrasing of its
         category, from a named resident (the same every time for the same request and seed)."""
         injected = self.engine.injected.get(req.id)
@@ -783,6 +789,13 @@ class LiveShift:
         node = self.engine.net.posts[req.origin].node
         building = next((p[1:] for p in node.split("/") if p[:1] in "BM" and p[1:].isdigit()), "1")
         return f"{name}: {pick.choice(options).format(b=building)}"
+
+
+def watched_desk(engine: Engine) -> DeskWatch:
+    """The desk ``engine`` was told to watch (by ``LiveShift.yardstick``)."""
+    watch = engine.watching
+    assert watch is not None, "the yardstick watches the shift's desk"
+    return watch
 
 
 def referee(store: Store) -> LiveShift | None:

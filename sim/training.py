@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.engine.core import Decision, DeskRecord
+from sim.engine.watch import Decision, DeskRecord
 from sim.scenario.schema import PRIORITIES, ScoringSpec
 
 PARTS = ("response", "resolution", "routing", "whistles", "escalations")

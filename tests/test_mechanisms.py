@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.engine import simulate
-from sim.engine.core import Engine, Streams
+from sim.engine.core import Engine
 from sim.engine.network import build_network
+from sim.engine.streams import Streams
 from sim.errors import ScenarioError
 from sim.eventlog import read_events
 from sim.scenario import load_scenario, scenario_from_dict
@@ -174,7 +175,7 @@ def test_surge_multipliers_cover_their_window_and_categories():
     streams = Streams.from_seed(0)
     engine = Engine(build_network(scenario, district), streams, end_h=72)
     drain = list(scenario.categories).index("drain_sewage")
-    mult = engine.hour_multipliers(40, 20)  # hours 40..59: day 2 16:00 to day 3 11:00
+    mult = engine.arrivals.hour_multipliers(40, 20)  # hours 40..59: day 2 16:00 to day 3 11:00
     assert mult is not None
     hours = np.arange(40, 60)
     inside = (hours >= 46) & (hours < 54)
@@ -183,7 +184,7 @@ def test_surge_multipliers_cover_their_window_and_categories():
     assert np.all(mult[(hours < 46) | (hours > 54), drain] == 1.0)
     others = [i for i in range(mult.shape[1]) if i != drain]
     assert np.all(mult[:, others] == 1.0)
-    assert engine.hour_multipliers(0, 24) is None
+    assert engine.arrivals.hour_multipliers(0, 24) is None
 
 
 def test_a_surge_raises_arrivals_only_in_its_window_and_categories(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.engine.core import Decision, DeskRecord
+from sim.engine.watch import Decision, DeskRecord
 from sim.experiment.kpis import BY_NAME, KPIS
 from sim.report import backlog_figure, kpi_figure, pyplot, resolution_figure, sweep_figures
 from sim.training import timeline_figure

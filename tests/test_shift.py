@@ -26,7 +26,8 @@ import pytest
 
 import sim.shift as shift_module
 import sim.store as store_module
-from sim.engine.core import CLOSED, HELD, HUMAN, Decision, DeskRecord
+from sim.engine.tokens import CLOSED, HELD, HUMAN
+from sim.engine.watch import Decision, DeskRecord, DeskWatch
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
 from sim.shift import LiveShift, new_engine
@@ -110,9 +111,8 @@ def assert_agrees(live: LiveShift, store: Store) -> None:
     in their queue (open or claimed, at their post), settled within the undo window (closed by a settle
     not yet final), closed, or with someone else (away)."""
     rows = everything(store, live.shift.source)
-    engine = live.engine
-    assert set(rows) == {str(i) for i in engine.tracked}
-    for rid, req in engine.tracked.items():
+    assert set(rows) == {str(i) for i in live.played.tracked}
+    for rid, req in live.played.tracked.items():
         row = rows[str(rid)]
         last = last_action(store, row)
         if req.state == HUMAN:
@@ -131,15 +131,15 @@ def engine_state(live: LiveShift) -> dict[str, Any]:
     return {
         "now": e.now,
         "next_id": e.next_id,
-        "desk": dict(e.desk),
-        "decisions": list(e.decisions),
+        "desk": dict(live.watch.records),
+        "decisions": list(live.watch.decisions),
         "produced": live.feed.produced,
-        "held": dict(e.held),
-        "wrong": {k: (dept, back.idx) for k, (dept, back) in e.wrong.items()},
-        "whistles": [(w.depts, [r.id for r in w.reqs], w.covers) for w in e.whistles],
+        "held": dict(live.played.held),
+        "wrong": {k: (dept, back.idx) for k, (dept, back) in e.misdirected.items()},
+        "whistles": [(w.depts, [r.id for r in w.reqs], w.covers) for w in e.whistle.calls],
         "tracked": {
-            i: (r.state, r.post.idx if r.post else -1, tuple(r.todo), r.responded, r.study, r.ver)
-            for i, r in e.tracked.items()
+            i: (r.state, r.post.idx if r.post else -1, tuple(r.needed), r.responded, r.study, r.version)
+            for i, r in live.played.tracked.items()
         },
         "metrics": (e.metrics.whistles, e.metrics.auto_escalations, e.metrics.repeat_requests, e.metrics.injected),
     }
@@ -166,7 +166,7 @@ def get(store: Store, request_id: int) -> Request:
 def repeats_scheduled(live: LiveShift, req: Any) -> list[float]:
     """When the resident of ``req`` (the engine's request) will raise it again, if they will."""
     engine = live.engine
-    return [t for t, _, _, ev in engine.env._queue if ev._value is req and ev.callbacks == [engine._repeat]]
+    return [t for t, _, _, ev in engine.env._queue if ev._value is req and ev.callbacks == [engine.patience.repeat]]
 
 
 def settleable(request: Request) -> bool:
@@ -473,7 +473,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scored]:
                 lambda r: live.act("ann", "settle", r.id, note="told the resident it is fixed"),
             )
             if "settle-wrong" in ids and not repeats:
-                req = live.engine.tracked[int(get(store, ids["settle-wrong"]).source_id)]
+                req = live.played.tracked[int(get(store, ids["settle-wrong"]).source_id)]
                 if req.state == CLOSED:  # made final on this tick: the resident will raise it again
                     repeats = repeats_scheduled(live, req)
             back = [r for name in WRONG_PASSES if name in ids and (r := get(store, ids[name])).status == "open"]
@@ -487,7 +487,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scored]:
 
 def decisions_on(scored: Scored, name: str) -> list[tuple[str, bool]]:
     sid = int(get(scored.store, scored.ids[name]).source_id)
-    return [(d.kind, d.right) for d in scored.live.engine.decisions if d.id == sid and d.at < scored.live.shift.end_h]
+    return [(d.kind, d.right) for d in scored.live.watch.decisions if d.id == sid and d.at < scored.live.shift.end_h]
 
 
 def test_scored_shift_took_every_decision(scored: Scored) -> None:
@@ -507,9 +507,9 @@ def test_a_wrong_pass_comes_back_wrong_department_and_counts_as_wrong_routing(sc
     assert decisions_on(scored, "pass-again")[1:] == [("pass", True)]
     routing = scored.result["score"]["parts"]["routing"]
     end = scored.live.shift.end_h
-    mine = [d for d in scored.live.engine.decisions if d.kind in ROUTING and d.at < end]
-    decided = {d.id for d in scored.live.engine.decisions if d.at < end}
-    left = [k for k, r in scored.live.engine.desk.items() if k not in decided and not 0 <= r.closed < end]
+    mine = [d for d in scored.live.watch.decisions if d.kind in ROUTING and d.at < end]
+    decided = {d.id for d in scored.live.watch.decisions if d.at < end}
+    left = [k for k, r in scored.live.watch.records.items() if k not in decided and not 0 <= r.closed < end]
     assert left  # the driver works only a few of the desk's requests: the rest count against routing
     assert routing["judged"] == len(mine) + len(left)
     assert routing["right"] == sum(d.right for d in mine) < routing["judged"]
@@ -537,7 +537,7 @@ def test_settling_what_needed_a_department_closes_it_not_fixed(scored: Scored) -
     assert request.status == "closed"
     assert request.outcome is not None and request.outcome.endswith("not fixed")
     assert [a.action for a in scored.store.history(request.id) if a.ok][-3:] == ["settle", "confirm", "closed"]
-    record = scored.live.engine.desk[int(request.source_id)]
+    record = scored.live.watch.records[int(request.source_id)]
     assert record.closed >= 0 and not record.fixed
     assert decisions_on(scored, "settle-wrong") == [("settle", False)]
     # the resident raises it again
@@ -581,9 +581,9 @@ def test_finish_scores_the_engine_policy_on_the_same_seed_and_writes_the_report(
     baseline = new_engine(scored.scenario, scored.district, shift.seed, live.follow_end_h)
     baseline.start()
     baseline.advance(shift.start_h)
-    baseline.watch(live.posts, shift.end_h, spec.desk_share)
+    watch = baseline.watch(DeskWatch(live.posts, shift.end_h, spec.desk_share))
     baseline.advance(live.follow_end_h)
-    theirs = score(baseline.desk, baseline.decisions, spec.scoring, shift.end_h, live.follow_end_h)
+    theirs = score(watch.records, watch.decisions, spec.scoring, shift.end_h, live.follow_end_h)
     assert result["engine_policy"] == theirs.as_dict()
     assert theirs.requests > 10 and result["score"]["total"] < result["engine_policy"]["total"]
     assert 0 <= result["score"]["total"] <= 100 and not result["ended_early"]
@@ -629,7 +629,7 @@ def test_undo_works_for_ten_seconds_then_the_settle_becomes_final(
         wall.now += 1.0
         live.tick(1.0)
     one, two = store.queue("T1", source=live.shift.source)[:2]
-    engine_req = live.engine.tracked[int(one.source_id)]
+    engine_req = live.played.tracked[int(one.source_id)]
 
     live.act("ann", "settle", one.id, note="sorted out on the phone")
     assert engine_req.state == HELD
@@ -682,7 +682,7 @@ def test_training_scenario_plays_and_its_incidents_reach_the_desk(path: Path, tm
         if in_scope(spec.post, i.node) and start_h <= hours_from_start(i.at, scenario.clock.start) < live.shift.end_h
     ]
     assert len(mine) == len(scenario.injects) == 3
-    handed = {live.engine.injected[i] for i in live.engine.tracked if i in live.engine.injected}
+    handed = {live.engine.injected[i] for i in live.played.tracked if i in live.engine.injected}
     assert handed == {i.text for i in mine}
     texts = [r.text for r in everything(store, live.shift.source).values()]
     for inject in mine:

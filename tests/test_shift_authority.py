@@ -141,8 +141,8 @@ def test_the_store_refuses_a_shifts_request_without_its_simulation(small_world: 
 def test_the_engine_and_the_store_refuse_in_the_same_words(small_world: Any, tmp_path: Path) -> None:
     _, live = begin(small_world, tmp_path, "S1/C1", at_least=1)
     request = queue_of(live)[0]
-    req = live.engine.tracked[int(request.source_id)]
-    problem = live.engine.cannot("whistle", req, [live.engine.net.posts[live.engine.net.index["water"]]], request.id)
+    req = live.played.tracked[int(request.source_id)]
+    problem = live.played.cannot("whistle", req, [live.engine.net.posts[live.engine.net.index["water"]]], request.id)
     with pytest.raises(Refused) as store_says:
         live.store.act(ME, "S1/C1", "whistle", request.id, to="water", referee=live)
     assert problem == str(store_says.value) == "only a street or town office can blow the whistle"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sim.engine import simulate
-from sim.engine.core import Engine, Streams
+from sim.engine.core import Engine
 from sim.engine.network import build_network
+from sim.engine.streams import Streams
 from sim.eventlog import read_events
 from sim.scenario import load_scenario, scenario_from_dict
 from sim.structure import build_district

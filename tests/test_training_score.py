@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sim.autopilot import play
-from sim.engine.core import Decision, DeskRecord
+from sim.engine.watch import Decision, DeskRecord
 from sim.scenario import load_scenario
 from sim.scenario.schema import ScoringSpec
 from sim.shift import LiveShift, ShiftError, briefing, play_at
@@ -187,7 +187,7 @@ def test_as_another_post_moves_the_scripted_incidents_with_it(small_world: Any, 
     handed = store.queue("district", statuses=STATUSES, source=live.shift.source)
     texts = [r.text for r in handed if r.post.startswith("S2")]
     assert any(t.endswith("is not back.") for t in texts)  # raised at S2 itself: the trainee's
-    raised = {live.engine.net.posts[live.engine.tracked[int(r.source_id)].origin].node for r in handed}
+    raised = {live.engine.net.posts[live.played.tracked[int(r.source_id)].origin].node for r in handed}
     assert "S2" in raised and not any(node.startswith("S1") for node in raised)
     report = Path(live.finish(tmp_path / "report")["report"]).read_text(encoding="utf-8")
     assert report.startswith("# After-action report: ann at S2") and "Small training at S2" in report

@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.core import Engine, Streams
-from sim.engine.network import ACTORS, GRAPH_LEVELS, Network, build_network
+from sim.activities import ACTORS
+from sim.engine.core import Engine
+from sim.engine.network import GRAPH_LEVELS, Network, build_network
+from sim.engine.streams import Streams
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
 from sim.scenario.schema import PRIORITIES, Scenario

@@ -17,15 +17,31 @@ from typing import Any
 
 import numpy as np
 
+from sim.activities import ACTOR_OF_LEVEL, ACTORS
 from sim.calendars import Calendar, Duty, allocate, deal
 from sim.distributions import Transform, scaled, transform
 from sim.errors import Problem, ScenarioError
-from sim.policies import CategoryRule, DepartmentOutcome, StandardTriage, Triage, settle_by
+from sim.policies.arrivals import Surge
+from sim.policies.base import (
+    BUILDING_K,
+    COMMUNITY_K,
+    DEPARTMENT_K,
+    DISTRICT_K,
+    GRID_K,
+    STREET_K,
+    UNIT_K,
+    Kind,
+    Outcome,
+)
+from sim.policies.outcome import DepartmentOutcome
+from sim.policies.patience import PatienceParams as Patience
+from sim.policies.routing import GridParams as Grids
+from sim.policies.triage import CategoryRule, StandardTriage, Triage, settle_by
+from sim.policies.whistle import WhistleParams as Whistle
 from sim.scenario.schema import GRID_TYPES, PRIORITIES, SETTLE_LEVELS, Dist, PostSpec, Scenario, hours_from_start
 from sim.structure import District
 
-KINDS = ("unit", "building", "grid", "community", "street", "department", "district")
-UNIT_K, BUILDING_K, GRID_K, COMMUNITY_K, STREET_K, DEPARTMENT_K, DISTRICT_K = range(len(KINDS))
+KINDS = tuple(k.name.lower() for k in Kind)
 KIND_OF_LEVEL = {
     "unit": UNIT_K,
     "representative": UNIT_K,
@@ -43,34 +59,8 @@ KIND_OF_LEVEL = {
 TRIAGE_LEVEL = (0, 1, 2, 3, 4, -1, 5)
 #: Graph levels as written to the event log's ``level`` column.
 GRAPH_LEVELS = tuple(KIND_OF_LEVEL)
-ACTOR_OF_LEVEL = {
-    "unit": "unit_leader",
-    "representative": "representative",
-    "building": "building_leader",
-    "committee_member": "committee_member",
-    "grid": "grid_worker",
-    "community": "community_staff",
-    "village": "village_staff",
-    "street": "street_staff",
-    "town": "town_staff",
-    "department": "department_staff",
-    "district": "district_staff",
-}
-ACTORS = ("resident", "system", *ACTOR_OF_LEVEL.values(), "neighbours")
-RESIDENT, SYSTEM, NEIGHBOURS = 0, 1, len(ACTORS) - 1
 #: Where a request was closed, as reported in ``by_level``.
-OUTCOME_LEVELS = (
-    "in_unit",
-    "unit",
-    "building",
-    "grid",
-    "community",
-    "street",
-    "department",
-    "district",
-    "whistle",
-)
-IN_UNIT_O, DEPARTMENT_O, DISTRICT_O, WHISTLE_O = 0, 6, 7, 8
+OUTCOME_LEVELS = tuple(o.name.lower() for o in Outcome)
 SPECIAL, URGENT, ORDINARY = range(3)
 
 
@@ -178,45 +168,6 @@ class CategoryRuntime:
     joint_share: float = 0.0
     in_unit: float = 0.0
     in_unit_time: Transform | None = None
-
-
-@dataclass(frozen=True)
-class Whistle:
-    enabled: bool
-    multi_department: bool
-    special: bool
-    overdue_h: float
-    report_within_h: float
-    travel: Transform
-    joint: Transform
-    solves: float
-    bundle: str
-
-
-@dataclass(frozen=True)
-class Grids:
-    separate: bool
-    misroute: float
-    handoff_delay: Transform
-    handoff_handling: Transform
-
-
-@dataclass(frozen=True)
-class Patience:
-    enabled: bool
-    waiting_only: bool
-    by_priority: tuple[Transform, Transform, Transform]
-    repeat_after_abandon: float
-    repeat_after_late: float
-    repeat_delay: Transform
-
-
-@dataclass(frozen=True)
-class Surge:
-    start_h: float
-    end_h: float
-    multiplier: float
-    categories: np.ndarray  # bool mask over categories
 
 
 @dataclass(frozen=True)

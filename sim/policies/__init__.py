@@ -1,87 +1,19 @@
-"""Decision rules as small strategy objects: one class per rule, one method that decides.
+"""The rules of the district, one small class per rule, each with one method that decides.
 
-A group administrator triaging a message decides one of three things: settle it on the spot, pass it to
-the department responsible (with a named handler), or send it up a level. A department decides whether
-it solved the problem or must send it back up for study. Each rule here makes one such decision; the
-engine calls it and carries the decision out, so a scenario can swap a rule without touching the engine.
+Like Ciw's routers, a rule is chosen by the scenario and bound to the engine once, when a replication is
+built (``sim.policies.rules.bind``); the engine calls its decision method and carries the decision out, so a
+scenario can swap a rule without touching the engine:
+
+- ``triage``: settle, pass on or send up (``StandardTriage.decide``);
+- ``outcome``: whether a department solves it (``DepartmentOutcome.solved``);
+- ``escalation``: what happens to a request unanswered at its response deadline (``check``);
+- ``whistle``: when a street blows the whistle (``blows``), and the summons it starts;
+- ``routing``: which departmental grid a request reaches (``route``), and the hand-off when wrong;
+- ``neighbours``: the neighbours settling a matter among themselves (``settle``);
+- ``patience``: when a resident gives up (``gives_up``), and when they raise it again (``repeat``);
+- ``arrivals``: generated from rates, or replayed from a trace (``block``);
+- ``actions``: who may do what to a request, for operators and for the post a person plays.
+
+Rules read the request and the post through the small protocols of ``sim.policies.base`` and act on
+the engine through its ``Floor``, never through its internals.
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
-
-SETTLE, PASS, ESCALATE = 0, 1, 2
-
-#: Level index of each neighbourhood post kind, lowest first, as in ``schema.SETTLE_LEVELS``.
-UNIT, BUILDING, GRID, COMMUNITY, STREET, DISTRICT = range(6)
-
-
-@dataclass(frozen=True)
-class CategoryRule:
-    """What triage needs to know of one category."""
-
-    settle_by: tuple[float, ...]
-    """Chance that a request has been settled by the time it has been triaged at each level (cumulative)."""
-    refer_level: int
-    solves: float
-
-
-class Subject(Protocol):
-    """What a rule may read of a request."""
-
-    cat: int
-    u: float
-    u2: float
-    dept: bool
-    study: bool
-
-
-class Triage(Protocol):
-    def decide(self, req: Subject, level: int) -> int: ...
-
-
-class StandardTriage:
-    """特事特办、急事急办、普件快办: settle what you can, pass what needs a department, send the rest up.
-
-    A request that needs its department is passed on at its category's ``refer_from`` level or above
-    and sent up below it; any other request is settled at a level with the category's cumulative
-    chance, using one uniform drawn at arrival, so a request that skips a level (it came straight to
-    the grid, or escalated automatically) is no less likely to be settled where it lands. Requests
-    returned for study go up to the district, which studies them and passes them back to the department.
-    """
-
-    def __init__(self, rules: Sequence[CategoryRule]) -> None:
-        self.rules = list(rules)
-
-    def decide(self, req: Subject, level: int) -> int:
-        if req.study:
-            return PASS if level == DISTRICT else ESCALATE
-        rule = self.rules[req.cat]
-        if req.dept:
-            return PASS if level >= rule.refer_level else ESCALATE
-        return SETTLE if req.u < rule.settle_by[level] else ESCALATE
-
-
-class DepartmentOutcome:
-    """A department solves a share of what it is given; what it cannot solve goes back up for study.
-
-    A request that has already been studied at the district comes back with the blockers removed and
-    is solved.
-    """
-
-    def __init__(self, rules: Sequence[CategoryRule]) -> None:
-        self.rules = list(rules)
-
-    def solved(self, req: Subject) -> bool:
-        return req.study or req.u2 < self.rules[req.cat].solves
-
-
-def settle_by(settle: Sequence[float]) -> tuple[float, ...]:
-    """Cumulative chance of being settled by each level from per-level chances."""
-    out, left = [], 1.0
-    for p in settle:
-        left *= 1.0 - p
-        out.append(1.0 - left)
-    return tuple(out)

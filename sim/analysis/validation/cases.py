@@ -33,9 +33,10 @@ from sim.analysis.validation.models import (
     model,
 )
 from sim.analysis.validation.peer import check_peer, ciw_queue
-from sim.engine.network import GRID_K, KINDS, STREET_K
+from sim.engine.network import KINDS
 from sim.eventlog import read_events
 from sim.metrics import Metrics, bin_of
+from sim.policies.base import GRID_K, STREET_K
 from sim.scenario.loader import defaults_layer
 from sim.scenario.schema import PRIORITIES
 from sim.staffing import MMC

@@ -1,0 +1,173 @@
+"""The KPI observer: what the engine tells the metrics as requests arrive, are picked up, answered and
+closed, and what the requests still open at the end count for.
+
+Passed to the engine like Ciw's tracker: the engine calls it at each step of a request's life, and it
+keeps the streaming KPIs (``sim.metrics.Metrics``) over their stated cohorts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sim.engine.network import KINDS, OUTCOME_LEVELS, Network, Post
+from sim.engine.tokens import NOTICING, WAITING, RequestToken
+from sim.metrics import Metrics, bin_of
+from sim.policies.base import STREET_K
+
+
+def metrics_for(net: Network, *, warmup_h: float, end_h: float, sample_h: float | None) -> Metrics:
+    """Empty metrics shaped for ``net``: its priorities, categories, offices, departments and grids."""
+    return Metrics(
+        priorities=("special", "urgent", "ordinary"),
+        categories=[c.name for c in net.categories],
+        levels=OUTCOME_LEVELS,
+        kinds=KINDS,
+        offices=net.offices,
+        departments=net.departments,
+        grid_types=net.grid_types if net.grids and net.grids.separate else (),
+        start_h=warmup_h,
+        end_h=end_h,
+        sample_h=sample_h or 0.0,
+        deadlines={"response": net.resp_len, "resolution": net.res_len},
+    )
+
+
+class Measure:
+    """Tells ``metrics`` what happens to the measured requests (those that arrived after the warm-up)."""
+
+    def __init__(self, metrics: Metrics, satisfaction: tuple[float, float, float]) -> None:
+        self.m = metrics
+        self.satisfaction_model = satisfaction
+
+    def arrived(self, req: RequestToken) -> None:
+        m = self.m
+        respond_by = req.resp_due <= m.end_h
+        resolve_by = req.res_due <= m.end_h
+        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+            g.requests += 1
+            g.response_judged += respond_by
+            g.resolution_judged += resolve_by
+
+    def picked(self, req: RequestToken, post: Post, now: float) -> None:
+        """The wait of a request picked up at ``post`` now."""
+        w = now - req.queued_at
+        m = self.m
+        m.wait[post.kind].add(w, req.queued_at)
+        if w > 0:
+            m.waited[post.kind] += 1
+        if post.gtype >= 0:
+            m.grid_wait[post.gtype].add(w, req.queued_at)
+        elif post.kind == STREET_K and post.track >= 0:
+            m.office_wait[post.track][req.prio].add(w, req.queued_at)
+
+    def unpicked(self, req: RequestToken, post: Post) -> None:
+        """A request that left ``post``'s queue without being picked up (sent up at its deadline, given
+        up on)."""
+        m = self.m
+        m.wait[post.kind].leave(req.queued_at)
+        if post.gtype >= 0:
+            m.grid_wait[post.gtype].leave(req.queued_at)
+        elif post.kind == STREET_K and post.track >= 0:
+            m.office_wait[post.track][req.prio].leave(req.queued_at)
+
+    def responded(self, req: RequestToken, now: float) -> None:
+        m = self.m
+        t = now - req.arrived
+        b = bin_of(t)
+        on_time = now <= req.resp_due <= m.end_h
+        m.office_response[req.office_track][req.prio].add(t, req.arrived)
+        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+            h = g.response
+            h.counts[b] += 1
+            h.n += 1
+            h.total += t
+            if on_time:
+                g.responded_on_time += 1
+
+    def closed(self, req: RequestToken, now: float, level: int, fixed: bool) -> None:
+        m = self.m
+        t = now - req.arrived
+        b = bin_of(t)
+        judged = req.res_due <= m.end_h
+        score = self.satisfaction(req, now) if fixed and judged else 0.0
+        on_time = fixed and judged and not now > req.res_due
+        if fixed:
+            m.office_resolution[req.office_track][req.prio].add(t, req.arrived)
+        else:
+            m.office_resolution[req.office_track][req.prio].leave(req.arrived)
+        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+            g.resolved += 1
+            h = g.resolution
+            h.counts[b] += 1
+            h.n += 1
+            h.total += t
+            g.satisfaction += score
+            if on_time:
+                g.resolved_on_time += 1
+        m.settled_at[level].add(t, b)
+
+    def abandoned(self, req: RequestToken) -> None:
+        m = self.m
+        m.by_priority[req.prio].abandoned += 1
+        m.by_category[req.cat].abandoned += 1
+        m.by_office[req.office_track][req.prio].abandoned += 1
+        if req.responded < 0:
+            m.office_response[req.office_track][req.prio].leave(req.arrived)
+        m.office_resolution[req.office_track][req.prio].leave(req.arrived)
+
+    def satisfaction(self, req: RequestToken, now: float) -> float:
+        """The documented satisfaction model: full score on time, halving per deadline-length late,
+        reduced when the response itself was late."""
+        on_time, late_response, half_life = self.satisfaction_model
+        score = on_time
+        if now > req.res_due:
+            length = req.res_due - req.arrived
+            score *= 0.5 ** ((now - req.res_due) / (half_life * length))
+        if req.responded > req.resp_due:
+            score *= late_response
+        return score
+
+    def still_open(self, live: Iterable[RequestToken], end: float) -> None:
+        """What the requests still open at the end count for: their waits so far (censored at their age),
+        not yet answered or fixed (censored), and, where their resolution deadline has passed, the
+        satisfaction they would score if fixed at the end (an upper bound: they can only get later)."""
+        m = self.m
+        late_response = self.satisfaction_model[1]
+        for req in live:
+            if not req.counted:
+                continue
+            post = req.post
+            if post is not None and req.state in (NOTICING, WAITING):
+                age = end - req.queued_at
+                m.wait[post.kind].still_open(age)
+                if post.gtype >= 0:
+                    m.grid_wait[post.gtype].still_open(age)
+                elif post.kind == STREET_K and post.track >= 0:
+                    m.office_wait[post.track][req.prio].still_open(age)
+            age = end - req.arrived
+            if req.responded < 0:
+                m.office_response[req.office_track][req.prio].still_open(age)
+            m.office_resolution[req.office_track][req.prio].still_open(age)
+            if req.res_due <= end:
+                score = self.satisfaction(req, end)
+                if req.responded < 0 < end - req.resp_due:
+                    score *= late_response
+                for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+                    g.satisfaction += score
+
+    def staff_hours(self, posts: Iterable[Post], start: float, end: float) -> None:
+        """The person-hours on duty from ``start`` to ``end``, by post kind, office and grid type."""
+        m = self.m
+        seen: dict[int, float] = {}
+        for post in posts:
+            if post.router is not None:
+                continue
+            key = id(post.cal)
+            if key not in seen:
+                seen[key] = post.cal.staff_hours(start, end)
+            hours = seen[key]
+            m.available_kind[post.kind] += hours
+            if post.track >= 0:
+                m.available_post[post.track] += hours
+            if post.gtype >= 0:
+                m.available_grid[post.gtype] += hours
