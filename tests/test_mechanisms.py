@@ -175,7 +175,7 @@ def test_surge_multipliers_cover_their_window_and_categories():
     streams = Streams.from_seed(0)
     engine = Engine(build_network(scenario, district), streams, end_h=72)
     drain = list(scenario.categories).index("drain_sewage")
-    mult = engine.arrivals.hour_multipliers(40, 20)  # hours 40..59: day 2 16:00 to day 3 11:00
+    mult = engine.entry.arrivals.hour_multipliers(40, 20)  # hours 40..59: day 2 16:00 to day 3 11:00
     assert mult is not None
     hours = np.arange(40, 60)
     inside = (hours >= 46) & (hours < 54)
@@ -184,7 +184,7 @@ def test_surge_multipliers_cover_their_window_and_categories():
     assert np.all(mult[(hours < 46) | (hours > 54), drain] == 1.0)
     others = [i for i in range(mult.shape[1]) if i != drain]
     assert np.all(mult[:, others] == 1.0)
-    assert engine.arrivals.hour_multipliers(0, 24) is None
+    assert engine.entry.arrivals.hour_multipliers(0, 24) is None
 
 
 def test_a_surge_raises_arrivals_only_in_its_window_and_categories(tmp_path):

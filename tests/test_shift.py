@@ -130,12 +130,12 @@ def engine_state(live: LiveShift) -> dict[str, Any]:
     e = live.engine
     return {
         "now": e.now,
-        "next_id": e.next_id,
+        "next_id": e.entry.next_id,
         "desk": dict(live.watch.records),
         "decisions": list(live.watch.decisions),
         "produced": live.feed.produced,
         "held": dict(live.played.held),
-        "wrong": {k: (dept, back.idx) for k, (dept, back) in e.misdirected.items()},
+        "wrong": {k: (dept, back.idx) for k, (dept, back) in e.departments.misdirected.items()},
         "whistles": [(w.depts, [r.id for r in w.reqs], w.covers) for w in e.whistle.calls],
         "tracked": {
             i: (r.state, r.post.idx if r.post else -1, tuple(r.needed), r.responded, r.study, r.version)

@@ -43,8 +43,8 @@ def own_action(engine: Any, req: RequestToken, post: Post) -> tuple[str, list[Po
     department: ``settle`` what it solves, else ``return`` it for study."""
     posts = engine.net.posts
     if post.kind == DEPARTMENT_K:
-        return ("settle", []) if post.idx in req.needed and engine.outcome.solved(req) else ("return", [])
-    decision = engine.decide(req, post)
+        return ("settle", []) if post.idx in req.needed and engine.departments.solved(req) else ("return", [])
+    decision = engine.triage.decide(req, post)
     if decision == SETTLE:
         return "settle", []
     if decision == PASS:
@@ -99,6 +99,15 @@ class PlayedPost:
             "escalate": lambda r, t: self._escalate(r, _one(t)),
             "return": lambda r, t: self._return(r, t[0] if t else None),
         }
+
+    def start(self) -> None:
+        """Requests waiting at the played posts now (the desk's share) go to the person's queue."""
+        engine = self.engine
+        for idx in sorted(self.posts):
+            post = engine.posts[idx]
+            taken = engine.take(post, lambda r: on_desk(r, self.share, engine.injected))
+            for req in sorted(taken, key=lambda r: (r.prio, r.queued_at, r.id)):
+                self.hand_over(req, post, "waiting at the start of the shift")
 
     # --- what the engine tells the person ---------------------------------------------------------
 
@@ -237,9 +246,9 @@ class PlayedPost:
         post = req.post
         assert post is not None
         if post.kind == DEPARTMENT_K:
-            fixed = post.idx in req.needed and engine.outcome.solved(req)
+            fixed = post.idx in req.needed and engine.departments.solved(req)
         else:
-            fixed = engine.decide(req, post) == SETTLE and not req.study
+            fixed = engine.triage.decide(req, post) == SETTLE and not req.study
         self._decide(req, at, "settle", fixed)
         engine.record((req.id, at, SETTLED, post.idx, post.actor, 0, req.cat, req.prio, 0))
         if post.kind == DEPARTMENT_K and fixed:
@@ -270,9 +279,9 @@ class PlayedPost:
             req.needed.remove(dept.idx)
             req.needed.insert(0, dept.idx)
         else:
-            engine.misdirect(req, dept, post)
+            engine.departments.misdirect(req, dept, post)
         engine.record((req.id, now, PASSED, post.idx, post.actor, 0, req.cat, req.prio, 0))
-        engine.refer(req, dept)
+        engine.departments.refer(req, dept)
 
     def _whistle(self, req: RequestToken, depts: list[Post]) -> None:
         engine = self.engine
@@ -289,7 +298,7 @@ class PlayedPost:
         now = engine.now
         post = req.post
         assert post is not None
-        self._decide(req, now, "escalate", engine.decide(req, post) == ESCALATE)
+        self._decide(req, now, "escalate", engine.triage.decide(req, post) == ESCALATE)
         if target.kind == DISTRICT_K:
             engine.metrics.escalations_to_district += req.counted
         det = engine.details["study"] if req.study else 0
@@ -305,7 +314,7 @@ class PlayedPost:
         assert post is not None
         req.state = AWAY
         if post.kind == DEPARTMENT_K:
-            self._decide(req, now, "return", post.idx not in req.needed or not engine.outcome.solved(req))
+            self._decide(req, now, "return", post.idx not in req.needed or not engine.departments.solved(req))
             if post.idx in req.needed:
                 req.study = True
             det = engine.details["study"]
@@ -313,18 +322,18 @@ class PlayedPost:
             engine.enter(req, engine.net.posts[req.office], "returned for study")
             return
         assert target is not None
-        self._decide(req, now, "return", not req.needed and engine.decide(req, target) == SETTLE)
+        self._decide(req, now, "return", not req.needed and engine.triage.decide(req, target) == SETTLE)
         det = engine.details["returned down"]
         engine.record((req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
         engine.enter(req, target, "returned down")
 
-    def leave(self) -> list[RequestToken]:
+    def leave(self) -> list[tuple[RequestToken, Post]]:
         """The person leaves: settles still in their undo window are made final; what is left in their
         queue is returned, for the post's own in-trays."""
         for req in list(self.tracked.values()):
             if req.state == HELD:
                 self.confirm(req)
-        return [r for r in self.tracked.values() if r.state == HUMAN]
+        return [(r, r.post) for r in self.tracked.values() if r.state == HUMAN and r.post is not None]
 
 
 def _one(target: list[Post] | None) -> Post:

@@ -77,6 +77,17 @@ class DeskWatch:
         self.records: dict[int, DeskRecord] = {}
         self.decisions: list[Decision] = []
 
+    def entered(self, req: RequestToken, post: int, now: float, injected: dict[int, str]) -> None:
+        """``req`` has entered post ``post`` at ``now``: recorded if it is a watched desk's."""
+        if post in self.posts and now < self.until and on_desk(req, self.share, injected):
+            self.arrived(req, now, waiting=False)
+
+    def waiting(self, requests: Iterable[RequestToken], now: float, injected: dict[int, str]) -> None:
+        """``requests`` were waiting at a watched post when the watch began: they count as arrived now."""
+        for req in requests:
+            if on_desk(req, self.share, injected):
+                self.arrived(req, now, waiting=True)
+
     def arrived(self, req: RequestToken, now: float, *, waiting: bool) -> None:
         if req.id not in self.records:
             self.records[req.id] = DeskRecord(

@@ -1,4 +1,4 @@
-"""Auto-escalation: what happens to a request nobody has answered by its response deadline.
+"""Deadlines and auto-escalation: what happens to a request nobody has answered by its response deadline.
 
 As on a duty board, the system flags the request as missing its deadline; where the district escalates
 automatically, a request still waiting below the top level goes up to the post above, and its clock
@@ -7,10 +7,11 @@ starts again there.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sim.activities import ESCALATED, MISSED, SYSTEM
-from sim.policies.base import HUMAN, INF, NOTICING, WAITING, Desk, Floor, Token
+from sim.policies.base import CLOSED, HELD, HUMAN, INF, NOTICING, WAITING, Desk, Floor, Token
+from sim.policies.patience import Patience
 
 
 class Escalation(Protocol):
@@ -63,3 +64,40 @@ class NeverEscalate:
         if req.responded < 0:
             _missed(self.floor, req, post, now)
         req.next_resp = INF
+
+
+class Deadlines:
+    """Each request's alarm clock: its next response check (``escalation`` decides), its resolution
+    deadline (flagged when missed), and its resident's patience (``patience`` decides)."""
+
+    def __init__(self, floor: Floor, escalation: Escalation, patience: Patience) -> None:
+        self.floor = floor
+        self.escalation = escalation
+        self.patience = patience
+
+    def arm(self, req: Token) -> None:
+        """Schedule the request's next alarm: its response check, resolution deadline or patience."""
+        t = min(req.next_resp, req.res_check, req.patience_at)
+        if t < INF:
+            floor = self.floor
+            floor.call(t - floor.now, req, self._alarm)
+
+    def _alarm(self, ev: Any) -> None:
+        req = ev._value
+        if req.state == CLOSED or req.state == HELD:
+            return
+        floor = self.floor
+        now = floor.now
+        if now >= req.next_resp:
+            self.escalation.check(req, req.post, now)
+        if now >= req.res_check:
+            req.res_check = INF
+            floor.metrics.missed_resolution += req.counted
+            det = floor.details["resolution"]
+            floor.record((req.id, now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, det))
+        if now >= req.patience_at:
+            req.patience_at = INF
+            if self.patience.gives_up(req):
+                self.patience.abandon(req, now)
+                return
+        self.arm(req)

@@ -17,12 +17,12 @@ import numpy as np
 
 from sim.policies.arrivals import Arrivals, Entries, Generated, Replayed, block_hours
 from sim.policies.base import Floor
-from sim.policies.escalation import EscalateUnanswered, Escalation, NeverEscalate
+from sim.policies.escalation import Deadlines, EscalateUnanswered, Escalation, NeverEscalate
+from sim.policies.handling import Handling
 from sim.policies.neighbours import Neighbours
-from sim.policies.outcome import DepartmentOutcome
+from sim.policies.outcome import Departments
 from sim.policies.patience import Impatient, NoPatience, Patience
 from sim.policies.routing import DepartmentalGrids, GridRouting, OneTeam
-from sim.policies.triage import Triage
 from sim.policies.whistle import NoWhistle, Summons, WhistleRule
 
 
@@ -31,13 +31,14 @@ class Rules:
     """The rules in force in one replication, bound to its engine."""
 
     arrivals: Arrivals
-    triage: Triage
-    outcome: DepartmentOutcome
+    triage: Handling
+    departments: Departments
     escalation: Escalation
     whistle: WhistleRule
     routing: GridRouting
     neighbours: Neighbours
     patience: Patience
+    deadlines: Deadlines
 
 
 def bind(
@@ -71,24 +72,30 @@ def bind(
     else:
         times, categories = trace
         arrivals = Replayed(hour, entries, times=times, cats=categories, end_h=end_h, block_h=block_hours(hour_rates))
-    whistle = net.whistle
+    whistle: WhistleRule = (
+        Summons(floor, net.whistle) if net.whistle is not None and net.whistle.enabled else NoWhistle()
+    )
+    departments = Departments(floor, net.outcome, [c.lead for c in cats], net.referral)
+    escalation: Escalation = (
+        EscalateUnanswered(floor, net.resp_len, net.escalate_top) if net.auto_escalate else NeverEscalate(floor)
+    )
     grids = net.grids
-    patience = net.patience
+    routing: GridRouting = (
+        DepartmentalGrids(floor, grids, [c.gtype for c in cats]) if grids is not None and grids.separate else OneTeam()
+    )
+    patience: Patience = (
+        Impatient(floor, net.patience, repeat_key)
+        if net.patience is not None and net.patience.enabled
+        else NoPatience(floor, net.patience, repeat_key)
+    )
     return Rules(
         arrivals=arrivals,
-        triage=net.triage,
-        outcome=net.outcome,
-        escalation=EscalateUnanswered(floor, net.resp_len, net.escalate_top)
-        if net.auto_escalate
-        else NeverEscalate(floor),
-        whistle=Summons(floor, whistle) if whistle is not None and whistle.enabled else NoWhistle(),
-        routing=DepartmentalGrids(floor, grids, [c.gtype for c in cats])
-        if grids is not None and grids.separate
-        else OneTeam(),
+        triage=Handling(floor, net.triage, whistle, departments),
+        departments=departments,
+        escalation=escalation,
+        whistle=whistle,
+        routing=routing,
         neighbours=Neighbours(floor, [c.in_unit_time for c in cats]),
-        patience=(
-            Impatient(floor, patience, repeat_key)
-            if patience is not None and patience.enabled
-            else NoPatience(floor, patience, repeat_key)
-        ),
+        patience=patience,
+        deadlines=Deadlines(floor, escalation, patience),
     )
