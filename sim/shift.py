@@ -254,7 +254,7 @@ PROGRESS_STEPS = 20
 def advance(engine: Engine, until: float, progress: Progress | None = None, label: str = "") -> None:
     """Simulate ``engine`` on to ``until``, telling ``progress`` how far it got in twentieths of the way
     (the same events in the same order as one step: the engine stops and starts again between them)."""
-    start = engine.env.now
+    start = engine.now
     until = min(until, engine.end_h)
     if progress is None or until <= start:
         engine.advance(until)

@@ -64,7 +64,7 @@ def test_advancing_in_steps_is_advancing_at_once(tmp_path: Path):
     advance(stepped, 30.0, lambda label, fraction: told.append(fraction), "running")
     assert told == [i / 20 for i in range(1, 21)]
     assert whole.env.now == stepped.env.now
-    assert whole.next_id == stepped.next_id > 0  # the same requests raised
+    assert whole.entry.next_id == stepped.entry.next_id > 0  # the same requests raised
     assert {i: (r.post.node if r.post else None, r.state) for i, r in whole.tracked.items()} == {
         i: (r.post.node if r.post else None, r.state) for i, r in stepped.tracked.items()
     }

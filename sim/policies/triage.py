@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Protocol
 
-SETTLE, PASS, ESCALATE = 0, 1, 2
+
+class Verdict(IntEnum):
+    """What triage decides: settle on the spot, pass to the department, or send up a level."""
+
+    SETTLE = 0
+    PASS = 1
+    ESCALATE = 2
+
+
+#: The decisions' values as plain ints, for the hot path.
+SETTLE, PASS, ESCALATE = (int(v) for v in Verdict)
 
 #: Level index of each neighbourhood post kind, lowest first, as in ``schema.SETTLE_LEVELS``.
 UNIT, BUILDING, GRID, COMMUNITY, STREET, DISTRICT = range(6)
