@@ -1812,9 +1812,10 @@ class Store:
         )
         return [_action(r) for r in rows]
 
-    def settles_to_confirm(self, shift: Shift, older_than_s: float = UNDO_WINDOW_S) -> list[Request]:
-        """The shift's settled requests whose undo window has passed and that are not yet final."""
-        cutoff = time.time() - older_than_s
+    def settles_to_confirm(self, shift: Shift, older_than_s: float | None = None) -> list[Request]:
+        """The shift's settled requests whose undo window (``older_than_s``, default the action table's)
+        has passed and that are not yet final."""
+        cutoff = time.time() - (table.UNDO_WINDOW_S if older_than_s is None else older_than_s)
         rows = self.db.execute(
             "SELECT r.* FROM requests r JOIN actions a ON a.seq = (SELECT MAX(seq) FROM actions WHERE request_id = r.id"
             " AND ok = 1) WHERE r.source = ? AND r.status = 'closed' AND a.action = 'settle' AND a.at_wall <= ?"

@@ -65,8 +65,9 @@ def test_advancing_in_steps_is_advancing_at_once(tmp_path: Path):
     assert told == [i / 20 for i in range(1, 21)]
     assert whole.env.now == stepped.env.now
     assert whole.entry.next_id == stepped.entry.next_id > 0  # the same requests raised
-    assert {i: (r.post.node if r.post else None, r.state) for i, r in whole.tracked.items()} == {
-        i: (r.post.node if r.post else None, r.state) for i, r in stepped.tracked.items()
+    # every request still open is at the same post in the same state
+    assert whole.live and {i: (r.post.node if r.post else None, r.state) for i, r in whole.live.items()} == {
+        i: (r.post.node if r.post else None, r.state) for i, r in stepped.live.items()
     }
 
 
