@@ -135,9 +135,9 @@ def train(
       microgov train scenarios/training/epidemic-surge.toml --autopilot engine --json[/]
     """
     from sim.errors import MicrogovError
+    from sim.operations.store import Store
     from sim.scenario import load_scenario
     from sim.shift import training_spec
-    from sim.store import Store
 
     if autopilot is not None:
         from sim.autopilot import AUTOPILOTS
@@ -212,7 +212,7 @@ def _run(file: Path | None, events: Path | None, language: str, mode: str | None
 
 
 def _training_db() -> Path:
-    from sim.store import default_path
+    from sim.operations.store import default_path
 
     return default_path("training.db")
 

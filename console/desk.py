@@ -3,7 +3,7 @@
 The Operate and Train screens show the same queue and take the same actions; what differs is behind the
 desk. ``Desk`` works a real queue in the store on the wall clock; ``ShiftDesk`` works a training shift,
 whose clock is the simulation's and whose actions the simulation carries out. Who sits at the desk is
-the account the console runs as (``sim.identity``), with the role and grants the store gives it; which
+the account the console runs as (``sim.operations.identity``), with the role and grants the store gives it; which
 actions the desk offers on a request is the action table's answer (``sim.policies.actions``), the same the store
 gives when the action is taken. Everything that reads or writes blocks on SQLite (and, for a shift, on
 the engine), so the screens call it from worker threads; one lock per desk keeps those threads off each
@@ -18,8 +18,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sim.operations.store import STATUSES, Action, Request, Store
 from sim.policies.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
-from sim.store import STATUSES, Action, Request, Store
 from sim.structure.ids import in_scope, post_of
 
 #: Hours are counted from here on the screen (any fixed moment would do).

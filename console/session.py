@@ -15,7 +15,7 @@ from platformdirs import user_cache_dir
 
 from console.i18n import Words
 from sim.errors import MicrogovError
-from sim.identity import current_account
+from sim.operations.identity import current_account
 from sim.scenario import Scenario, load_scenario
 from sim.structure import District
 
@@ -107,7 +107,7 @@ class Session:
         return path
 
     def store_path(self, mode: str) -> Path:
-        from sim.store import default_path
+        from sim.operations.store import default_path
 
         return self.db_path or default_path("training.db" if mode == "train" else "queue.db")
 

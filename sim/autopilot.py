@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from sim.engine.core import Engine
+from sim.operations.store import Request, Store
 from sim.scenario import Scenario
 from sim.shift import LiveShift, Progress, ShiftError
-from sim.store import Request, Store
 from sim.structure import District
 from sim.training import PARTS, desk_decisions
 

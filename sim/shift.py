@@ -28,9 +28,7 @@ from sim.engine.core import HUMAN, Engine, Hooks, Streams
 from sim.engine.core import Request as EngineRequest
 from sim.engine.network import DEPARTMENT_K, Post, build_network
 from sim.errors import MicrogovError
-from sim.scenario import Scenario
-from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
-from sim.store import (
+from sim.operations.store import (
     ENGINE_INPUTS,
     Action,
     FeedEvent,
@@ -42,6 +40,8 @@ from sim.store import (
     holder_id,
     load_district,
 )
+from sim.scenario import Scenario
+from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
 from sim.structure import District, build_district
 from sim.structure.ids import in_scope, post_of
 

@@ -19,9 +19,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sim.operations.store import Refused, Request, Store
 from sim.scenario import load_scenario
 from sim.shift import LiveShift
-from sim.store import Refused, Request, Store
 
 OPERATOR = "driver"
 ACTIONS = ("claim", "settle", "settle", "pass", "pass", "escalate", "whistle")

@@ -13,8 +13,8 @@ from console.screens.desk import DeskQueue
 from console.screens.modals import Briefing, Confirm, Pick, Prompt
 from console.screens.operate import OperateScreen
 from console.screens.train import TrainScreen
+from sim.operations.store import Store
 from sim.scenario import load_scenario
-from sim.store import Store
 from tests.conftest import small_training
 from tests.test_console import footer_keys, notices, until
 

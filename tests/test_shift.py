@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
+import sim.operations.store as store_module
 import sim.shift as shift_module
-import sim.store as store_module
 from sim.engine.core import CLOSED, HELD, HUMAN, Decision, DeskRecord
+from sim.operations.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
 from sim.shift import LiveShift, new_engine
-from sim.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store
 from sim.structure import District, build_district
 from sim.structure.ids import in_scope
 from sim.training import ROUTING, score

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from sim.identity import current_account
+from sim.operations.identity import current_account
+from sim.operations.store import Refused, Request, Store
 from sim.scenario import load_scenario
 from sim.shift import LiveShift, referee
-from sim.store import Refused, Request, Store
 from tests.test_shift import assert_agrees, engine_state
 
 ME = current_account()

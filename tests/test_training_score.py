@@ -14,10 +14,10 @@ import pytest
 
 from sim.autopilot import play
 from sim.engine.core import Decision, DeskRecord
+from sim.operations.store import STATUSES, Store
 from sim.scenario import load_scenario
 from sim.scenario.schema import ScoringSpec
 from sim.shift import LiveShift, ShiftError, briefing, play_at
-from sim.store import STATUSES, Store
 from sim.structure import build_district
 from sim.training import score
 from tests.conftest import SCENARIOS

@@ -29,7 +29,7 @@ from console.desk import Desk, to_hours
 from console.screens.base import QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
-from sim.store import UNDO_WINDOW_S, Action, Request
+from sim.operations.store import UNDO_WINDOW_S, Action, Request
 from sim.structure.ids import office_of, post_of
 from sim.visible import visible
 

@@ -70,7 +70,7 @@ class OperateScreen(DeskScreen):
     @work(thread=True, exclusive=True, group="operate-probe", name="opening the queue store", exit_on_error=False)
     def probe(self) -> None:
         """Say what the store holds before anyone signs in (no store yet, no district loaded)."""
-        from sim.store import Store
+        from sim.operations.store import Store
 
         path = self.session.store_path("operate")
         posts = 0
@@ -105,7 +105,7 @@ class OperateScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, group="operate-signin", name="signing in", exit_on_error=False)
     def sign_in(self, post: str) -> None:
-        from sim.store import Store
+        from sim.operations.store import Store
 
         path = self.session.store_path("operate")
         if not path.is_file():
@@ -133,7 +133,7 @@ class OperateScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, group="operate-init", name="setting up the queue store", exit_on_error=False)
     def init_store(self) -> None:
-        from sim.store import Store, load_district
+        from sim.operations.store import Store, load_district
 
         session = self.session
         if session.scenario is None:

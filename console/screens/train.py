@@ -29,7 +29,7 @@ from console.screens.desk import DeskScreen
 from console.screens.modals import Briefing, Confirm
 from console.widgets import Field
 from sim.errors import MicrogovError
-from sim.identity import full_name
+from sim.operations.identity import full_name
 
 SPEEDS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TICK_S = 0.25
@@ -95,8 +95,8 @@ class TrainScreen(DeskScreen):
     def open_store(self) -> None:
         """Resume the shift under way in the training store, or start the one asked for, or list the
         training scenarios to choose from."""
+        from sim.operations.store import Store
         from sim.shift import LiveShift
-        from sim.store import Store
 
         session = self.session
         try:
@@ -194,9 +194,9 @@ class TrainScreen(DeskScreen):
             self.app.call_from_thread(self.work.stop)
 
     def _begin(self, path: Path, trainee: str, sets: list[str], post: str | None = None) -> None:
+        from sim.operations.store import Store
         from sim.scenario import load_scenario
         from sim.shift import LiveShift, play_at
-        from sim.store import Store
         from sim.structure import build_district
 
         self._stage(f"{self.w('warming up')} ({path.name})", None)

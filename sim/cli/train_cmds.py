@@ -28,10 +28,10 @@ def run_autopilot(
     score beside the engine policy's, at ``post`` if given (``--as``: see ``sim.shift.play_at``). The
     shift's store is ``db`` (kept, with the report beside it) or a scratch one that is removed afterwards."""
     from sim.autopilot import play
-    from sim.identity import current_account
+    from sim.operations.identity import current_account
+    from sim.operations.store import Store
     from sim.scenario import load_scenario
     from sim.shift import play_at, training_spec
-    from sim.store import Store
     from sim.structure import build_district
 
     scenario = load_scenario(file, sets)

@@ -1079,7 +1079,7 @@ class Store:
 
     def _make_admin(self, db: sqlite3.Connection, account: str) -> None:
         """The account loading a store's district first becomes its admin, with the whole district."""
-        from sim.identity import full_name
+        from sim.operations.identity import full_name
 
         self._set_operator(db, account, account, "district", "admin", full_name(account), "the store's first admin")
 
@@ -1098,7 +1098,7 @@ class Store:
         ``operator`` unless ``role`` says otherwise; ``name`` its display name) or changing its role;
         admins only. Logged, refused or not."""
 
-        from sim.identity import full_name
+        from sim.operations.identity import full_name
 
         def work(db: sqlite3.Connection) -> Operator:
             self._require_admin(by, "grant")

@@ -23,7 +23,7 @@ from typing import Any
 
 from sim import limits
 from sim.errors import MicrogovError
-from sim.store import PRIORITIES, SYSTEM, NewRequest, Store, iso
+from sim.operations.store import PRIORITIES, SYSTEM, NewRequest, Store, iso
 from sim.structure.ids import in_scope
 
 FORMATS = ("csv", "jsonl", "open311")
