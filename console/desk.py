@@ -104,7 +104,7 @@ class Desk:
         if shift is None:
             self.judge = None
         elif self.judge is None or self.judge.shift.id != shift.id:
-            from sim.shift import referee
+            from sim.training.shift import referee
 
             self.judge = referee(self.store)
         return self.judge

@@ -21,7 +21,7 @@ from typing import Any
 
 from sim.operations.store import Refused, Request, Store
 from sim.scenario import load_scenario
-from sim.shift import LiveShift
+from sim.training.shift import LiveShift
 
 OPERATOR = "driver"
 ACTIONS = ("claim", "settle", "settle", "pass", "pass", "escalate", "whistle")

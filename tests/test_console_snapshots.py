@@ -202,7 +202,7 @@ def test_train_shift_under_way(snap_compare, small_world, tmp_path, monkeypatch,
     """A shift paused with requests at the desk, as the console finds it when it comes back."""
     from sim.operations.store import Store
     from sim.scenario import load_scenario
-    from sim.shift import LiveShift
+    from sim.training.shift import LiveShift
     from tests.test_console_desk import training_file
 
     monkeypatch.setattr("sim.operations.store._wall_text", lambda now=None: "2030-01-01T08:00:00")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sim.operations.store import Store
 from sim.scenario import load_scenario
-from sim.shift import LiveShift, advance, new_engine
 from sim.staffing import ServiceTarget, StageProgress, staff_answer
 from sim.structure import build_district
+from sim.training.shift import LiveShift, advance, new_engine
 from tests.conftest import SMALL, small_training
 
 

@@ -25,15 +25,15 @@ from typing import Any
 import pytest
 
 import sim.operations.store as store_module
-import sim.shift as shift_module
+import sim.training.shift as shift_module
 from sim.engine.core import CLOSED, HELD, HUMAN, Decision, DeskRecord
 from sim.operations.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
-from sim.shift import LiveShift, new_engine
 from sim.structure import District, build_district
 from sim.structure.ids import in_scope
-from sim.training import ROUTING, score
+from sim.training.scoring import ROUTING, score
+from sim.training.shift import LiveShift, new_engine
 from tests.conftest import ROOT, SCENARIOS
 
 TRAINING = sorted((SCENARIOS / "training").glob("*.toml"))

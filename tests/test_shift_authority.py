@@ -12,7 +12,7 @@ import pytest
 from sim.operations.identity import current_account
 from sim.operations.store import Refused, Request, Store
 from sim.scenario import load_scenario
-from sim.shift import LiveShift, referee
+from sim.training.shift import LiveShift, referee
 from tests.test_shift import assert_agrees, engine_state
 
 ME = current_account()

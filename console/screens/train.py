@@ -96,7 +96,7 @@ class TrainScreen(DeskScreen):
         """Resume the shift under way in the training store, or start the one asked for, or list the
         training scenarios to choose from."""
         from sim.operations.store import Store
-        from sim.shift import LiveShift
+        from sim.training.shift import LiveShift
 
         session = self.session
         try:
@@ -196,8 +196,8 @@ class TrainScreen(DeskScreen):
     def _begin(self, path: Path, trainee: str, sets: list[str], post: str | None = None) -> None:
         from sim.operations.store import Store
         from sim.scenario import load_scenario
-        from sim.shift import LiveShift, play_at
         from sim.structure import build_district
+        from sim.training.shift import LiveShift, play_at
 
         self._stage(f"{self.w('warming up')} ({path.name})", None)
         scenario = load_scenario(path, sets)
@@ -245,7 +245,7 @@ class TrainScreen(DeskScreen):
 
     @work(thread=True, group="train-tick", name="playing the district", exit_on_error=False)
     def tick(self, wall: float) -> None:
-        from sim.shift import ShiftError
+        from sim.training.shift import ShiftError
 
         live = self.live
         try:

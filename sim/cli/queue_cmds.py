@@ -366,7 +366,7 @@ def _act(
     there and ends here as one line. On a store with a training shift under way, the shift's simulation
     judges it too (rebuilt here, which takes a second or two)."""
     from sim.operations.store import ENGINE_INPUTS
-    from sim.shift import referee
+    from sim.training.shift import referee
 
     me = _me()
     with _open(db) as store:

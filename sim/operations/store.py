@@ -23,7 +23,7 @@ every request and operator against what the log says of them, the district again
 Files are created owner-only: they hold residents' names, addresses and troubles.
 
 A training shift keeps its clock here too: while one runs, every action is stamped with the shift's
-simulated time (``sim_h``), which is what lets a shift be rebuilt exactly after a crash (``sim.shift``);
+simulated time (``sim_h``), which is what lets a shift be rebuilt exactly after a crash (``sim.training.shift``);
 an action on the shift's requests is judged by the shift's simulation as well (a :class:`Referee`), so
 the log never holds one the simulation could not replay. Times are ISO 8601 local times
 (``2020-06-01T08:30:00``): the simulated calendar during a shift, the wall clock otherwise.

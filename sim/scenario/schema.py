@@ -534,7 +534,7 @@ class TrainingSpec(Model):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     written_for: Annotated[str, Strict(), Field(max_length=120)] = ""
     """The post the shift was written for, when it is played at another (``train --as``, which sets it
-    and moves the scripted incidents; see ``sim.shift.play_at``); empty: played where it was written."""
+    and moves the scripted incidents; see ``sim.training.shift.play_at``); empty: played where it was written."""
 
 
 class ClockSpec(Model):

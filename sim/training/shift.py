@@ -638,7 +638,7 @@ class LiveShift:
         :meth:`yardstick`, if one was made for a shift played to the end), both are scored, and the
         after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
         Returns the result, which the store keeps with the shift; ``progress`` is told each step."""
-        from sim.training import desk_decisions, lessons, score
+        from sim.training.scoring import desk_decisions, lessons, score
 
         with self.lock:
             store, engine, shift = self.store, self.engine, self.shift
@@ -688,7 +688,7 @@ class LiveShift:
     def _report(
         self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float, taken: Sequence[Any]
     ) -> Path:
-        from sim.training import Briefing, write_report
+        from sim.training.scoring import Briefing, write_report
 
         shift, engine = self.shift, self.engine
         node = self.district.graph.nodes[shift.post]

@@ -31,9 +31,9 @@ import numpy as np
 from sim.engine.core import Engine
 from sim.operations.store import Request, Store
 from sim.scenario import Scenario
-from sim.shift import LiveShift, Progress, ShiftError
 from sim.structure import District
-from sim.training import PARTS, desk_decisions
+from sim.training.scoring import PARTS, desk_decisions
+from sim.training.shift import LiveShift, Progress, ShiftError
 
 AUTOPILOTS = ("idle", "engine")
 STEP_H = 1.0 / 60.0
