@@ -86,7 +86,7 @@ class Session:
             return self.district
 
     def load_stats(self, path: Path) -> object:
-        from sim.logstats import RunStats
+        from sim.analysis.logstats import RunStats
 
         stats = RunStats(path, self.ensure_district())
         self.stats, self.stats_source = stats, str(path)
@@ -112,7 +112,7 @@ class Session:
         return self.db_path or default_path("training.db" if mode == "train" else "queue.db")
 
     def open_replay(self, path: Path) -> object:
-        from sim.replay import ReplayIndex
+        from sim.analysis.replay import ReplayIndex
 
         index = ReplayIndex(path)
         self.replay, self.events_path = index, path

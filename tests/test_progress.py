@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.analysis.staffing import ServiceTarget, StageProgress, staff_answer
 from sim.operations.store import Store
 from sim.scenario import load_scenario
-from sim.staffing import ServiceTarget, StageProgress, staff_answer
 from sim.structure import build_district
 from sim.training.shift import LiveShift, advance, new_engine
 from tests.conftest import SMALL, small_training

@@ -12,7 +12,7 @@ import pytest
 
 from sim.engine.core import Decision, DeskRecord
 from sim.experiment.kpis import BY_NAME, KPIS
-from sim.report import backlog_figure, kpi_figure, pyplot, resolution_figure, sweep_figures
+from sim.experiment.report import backlog_figure, kpi_figure, pyplot, resolution_figure, sweep_figures
 from sim.training.scoring import timeline_figure
 
 

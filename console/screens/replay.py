@@ -216,7 +216,7 @@ class ReplayScreen(QueueScreen):
         w = self.w
         labels = {k: w(k) for k in ("post", "priority", "category", "state", "age", "deadline", "in", "late")}
         labels.update({"response": w("due response"), "resolution": w("due resolution")})
-        from sim.replay import STATES
+        from sim.analysis.replay import STATES
 
         labels.update({state: w(state) for state in STATES})
         labels.update({p: w.priority(p) for p in ("special", "urgent", "ordinary")})
@@ -267,7 +267,7 @@ class ReplayScreen(QueueScreen):
         def done(text: str | None) -> None:
             if not text:
                 return
-            from sim.replay import parse_when
+            from sim.analysis.replay import parse_when
 
             try:
                 hours = parse_when(text, self.index.start)

@@ -2,7 +2,7 @@
 
 For notebooks, :func:`compare`, :func:`sweep` and :func:`staff` return pandas DataFrames in the shape of
 ``results.csv`` (one row per scenario or design point × replication × KPI); the richer results behind the
-CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.staffing.staff_answer`. Which
+CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.analysis.staffing.staff_answer`. Which
 scenarios a comparison runs, and under which labels, is decided in one place, :mod:`sim.experiment.plan`
 (files, ``--set`` overrides for all of them, and variants: ``"no whistle: whistle.enabled=false"``).
 """
@@ -147,7 +147,7 @@ def staff(
     target shares are the rows whose KPI is ``target:<office>``)."""
     import pandas as pd
 
-    from sim.staffing import ServiceTarget, staff_answer
+    from sim.analysis.staffing import ServiceTarget, staff_answer
 
     answer = staff_answer(
         _scenario(file, overrides),

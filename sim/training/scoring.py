@@ -334,7 +334,7 @@ def timeline_figure(
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    from sim.report import pyplot
+    from sim.experiment.report import pyplot
 
     plt = pyplot()
     hours = max(hours, 1.0 / 60.0)  # a shift ended at once still gets an axis
@@ -424,6 +424,6 @@ def timeline_plot(
     labels: dict[int, str],
 ) -> Path:
     """Write :func:`timeline_figure` to ``path``."""
-    from sim.report import save_figure
+    from sim.experiment.report import save_figure
 
     return save_figure(timeline_figure(desk, decisions, engine_desk, injects, start_h, hours, labels), path)
