@@ -31,7 +31,7 @@ from sim.errors import MicrogovError
 from sim.visible import visible
 
 if TYPE_CHECKING:
-    from sim.operations.store import Action, Operator, Request, Store
+    from sim.operations.store import Action, Operator, RequestRecord, Store
 
 DbOption = Annotated[
     Path | None,
@@ -314,11 +314,11 @@ def show(request_id: IdArg, post: AsOption, db: DbOption = None, as_json: JsonOp
         out.print(f"  {a.seq:>5}  {a.at.replace('T', ' ')}  {who}: {a.action}{to}{said}; {result}")
 
 
-def _request_json(r: Request, now: dt.datetime) -> dict[str, Any]:
+def _request_json(r: RequestRecord, now: dt.datetime) -> dict[str, Any]:
     return {**r.as_dict(), "due": r.due(), "left_h": round(_hours_left(r, now), 3)}
 
 
-def _hours_left(r: Request, now: dt.datetime) -> float:
+def _hours_left(r: RequestRecord, now: dt.datetime) -> float:
     return (dt.datetime.fromisoformat(r.due()) - now).total_seconds() / 3600
 
 
@@ -381,7 +381,7 @@ def _act(
     out.print(f"[green]ok[/] {shown(_done(action, request, logged, me, store.path))}")
 
 
-def _done(action: str, r: Request, a: Action, who: str, db: Path) -> str:
+def _done(action: str, r: RequestRecord, a: Action, who: str, db: Path) -> str:
     from sim.operations.store import UNDO_WINDOW_S
     from sim.policies.actions import queue_command
 

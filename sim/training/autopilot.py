@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine.core import Engine
-from sim.operations.store import Request, Store
+from sim.operations.store import RequestRecord, Store
 from sim.scenario import Scenario
 from sim.structure import District
 from sim.training.scoring import PARTS, desk_decisions
@@ -108,7 +108,7 @@ class _EngineDesk:
         self.due: dict[int, float] = {}
         self.visits: dict[int, int] = {}
 
-    def _due(self, request: Request) -> float:
+    def _due(self, request: RequestRecord) -> float:
         """When ``request``, just (back) in the queue, is to be decided."""
         live = self.live
         visit = self.visits[request.id] = self.visits.get(request.id, 0) + 1

@@ -34,9 +34,9 @@ from sim.operations.store import (
     FeedEvent,
     NewRequest,
     Refused,
-    Request,
-    Shift,
+    RequestRecord,
     Store,
+    TrainingShift,
     holder_id,
     load_district,
 )
@@ -276,7 +276,7 @@ class LiveShift:
     def __init__(
         self,
         store: Store,
-        shift: Shift,
+        shift: TrainingShift,
         scenario: Scenario,
         *,
         district: District | None = None,
@@ -488,7 +488,7 @@ class LiveShift:
                     self._confirm(request)
                 self._flush(clock_h=self.clock_h)
 
-    def policy(self, request: Request) -> tuple[str, list[str]] | None:
+    def policy(self, request: RequestRecord) -> tuple[str, list[str]] | None:
         """What the post's own policy (the engine's yardstick) would do now with ``request``: the action
         and its targets' names (see ``Engine.policy``); ``None`` unless it is in the person's queue."""
         with self.lock:
@@ -498,13 +498,13 @@ class LiveShift:
             action, targets = self.engine.policy(req, req.post)
             return action, [post_of(t.node) for t in targets]
 
-    def key(self, request: Request) -> int | None:
+    def key(self, request: RequestRecord) -> int | None:
         """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
         with self.lock:
             req = self._tracked(request)
             return None if req is None else req.key
 
-    def handling_h(self, request: Request, z: float) -> float:
+    def handling_h(self, request: RequestRecord, z: float) -> float:
         """How long the post's own staff take over ``request`` (hours), for the standard normal ``z``:
         its category's handling time at the played post's kind (0 if it is not in the person's queue)."""
         with self.lock:
@@ -515,7 +515,7 @@ class LiveShift:
 
     # --- judging actions (the store's referee) -------------------------------------------------------
 
-    def default_target(self, request: Request, action: str) -> str | None:
+    def default_target(self, request: RequestRecord, action: str) -> str | None:
         """Where the simulation sends ``request`` on ``action`` with no target given: an escalation
         follows the priority's escalation path (which may skip a level)."""
         req = self._tracked(request)
@@ -524,7 +524,7 @@ class LiveShift:
             return up.node if up is not None else None
         return None
 
-    def refusal(self, request: Request, action: str, post: str, targets: Sequence[str]) -> str:
+    def refusal(self, request: RequestRecord, action: str, post: str, targets: Sequence[str]) -> str:
         """Why the simulation cannot carry out ``action`` on ``request`` now, or ``""`` (an observer
         first catches up with what the console playing the shift has done since)."""
         if self.observing:
@@ -542,7 +542,7 @@ class LiveShift:
             return f"{problem} (training shift {self.shift.id} plays {self.shift.post}, which would take it)"
         return problem
 
-    def _tracked(self, request: Request) -> EngineRequest | None:
+    def _tracked(self, request: RequestRecord) -> EngineRequest | None:
         if request.source != self.shift.source:
             return None
         return self.engine.tracked.get(int(request.source_id))
