@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analysis.staffing import ServiceTarget, StaffingError
+from sim.analysis.staffing import ServiceTarget, StaffingError, staff
 from sim.errors import ScenarioError
-from sim.experiment import Sequential, compare, staff, sweep
+from sim.experiment import Sequential, compare, sweep
 from sim.experiment.compare import Plan, compare_scenarios, paired_differences
 from sim.experiment.executors import DaskCluster, LocalPool, Outcome
 from sim.experiment.kpis import KPIS
