@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from rich.markup import escape
@@ -26,7 +27,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Header, Static
 
 from console.desk import Desk, to_hours
-from console.screens.base import QueueScreen
+from console.screens.base import PaletteCommand, QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
 from sim.operations.store import UNDO_WINDOW_S, Action, RequestRecord
@@ -362,6 +363,11 @@ class DeskScreen(QueueScreen):
     def no_desk(self) -> str:
         """Why the queue's keys do not work yet."""
         return self.w("sign in first")
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        if self.desk is not None:
+            yield PaletteCommand("Show all / open only", "passed-on and closed requests too, or not", "toggle_all")
+            yield PaletteCommand("Filter the queue", "show only matching requests", "filter")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w

@@ -9,6 +9,8 @@ whenever anyone logs an action, and the countdowns run on the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from console.desk import Desk
+from console.screens.base import PaletteCommand
 from console.screens.desk import DeskScreen
 from console.widgets import Field
 from sim.errors import MicrogovError
@@ -125,6 +128,11 @@ class OperateScreen(DeskScreen):
         if self.desk is None:
             self.work.start(self.w("setting up the store"))
             self.init_store()
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield from super().palette_commands()
+        if self.desk is None:
+            yield PaletteCommand("Set up the queue store", "load this scenario's district into it", "init_store")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action == "init_store":

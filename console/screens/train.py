@@ -10,6 +10,7 @@ score is shown beside the engine's own policy's, and the after-action report is 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, S
 from textual.widgets.option_list import Option
 
 from console.desk import ShiftDesk
+from console.screens.base import PaletteCommand
 from console.screens.desk import DeskScreen
 from console.screens.modals import Briefing, Confirm
 from console.widgets import Field
@@ -420,6 +422,18 @@ class TrainScreen(DeskScreen):
 
     def no_desk(self) -> str:
         return self.w("start a shift first")
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        if self.live is not None and self.result is None:
+            yield PaletteCommand("Pause / resume the shift", "stop or restart the simulated clock", "pause")
+            yield PaletteCommand("Faster", "run the shift faster", "speed", (1,))
+            yield PaletteCommand("Slower", "run the shift slower", "speed", (-1,))
+            yield PaletteCommand("Finish the shift", "end it now, score it, write the report", "finish")
+        if self.live is not None:
+            yield PaletteCommand(
+                "Read the briefing", "what the shift is about (b); the clock stops while it is open", "briefing"
+            )
+        yield from super().palette_commands()
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w
