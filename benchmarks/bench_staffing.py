@@ -14,11 +14,11 @@ from __future__ import annotations
 import sys
 import time
 
+from sim.analysis.staffing import ServiceTarget, staff_answer
 from sim.engine import simulate
 from sim.experiment import Sequential
 from sim.experiment.replicate import district_for
 from sim.scenario import load_scenario
-from sim.staffing import ServiceTarget, staff_answer
 
 SCENARIO = "scenarios/haigang-2019.toml"
 TARGET = "all.wait<=1h@0.90"

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from _measure import ROOT
 
+from sim.operations.store import NewRequest, Refused, Store, load_district
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import hours_from_start
-from sim.shift import LiveShift, new_engine
-from sim.store import NewRequest, Refused, Store, load_district
 from sim.structure import build_district
+from sim.training.shift import LiveShift, new_engine
 
 DISTRICT = ROOT / "scenarios" / "haigang-2020.toml"
 TRAINING = ROOT / "scenarios" / "training" / "weekday-morning.toml"

@@ -93,37 +93,8 @@ class MicrogovApp(App[None]):
             """A mode's action from the palette: refused (with why) exactly as its key would be."""
             return SystemCommand(title, about, lambda: screen.attempt(action, *parameters))
 
-        if isinstance(screen, ReplayScreen):
-            if screen.ready:
-                yield command("Play / pause", "play or pause the replay", "play")
-                yield command("Go to time…", "jump to a typed time", "seek")
-                yield command("Faster", "replay faster", "speed", 1)
-                yield command("Slower", "replay slower", "speed", -1)
-                yield command("Filter the queue", "show only matching requests", "filter")
-            yield command("Open event log…", "replay another run's event log", "open")
-        elif isinstance(screen, StructureScreen):
-            yield command("Run a week", "simulate 7 days for each post's load and backlog", "run")
-            yield command("Open the offices", "expand every street and town", "expand_offices")
-        elif isinstance(screen, CompareScreen):
-            yield command("Run comparison", "run the ticked scenarios", "run")
-            yield command("Add a variant", "the base scenario with changes of its own, under a label", "add_variant")
-            yield command("Remove the variant", "the one under the cursor in the variants list", "remove_variant")
-            yield command("Hide / show the form", "more room for the results", "toggle_form")
-            yield command("Show / hide the charts", "the backlog and the resolution times", "toggle_charts")
-        elif isinstance(screen, TrainScreen) and screen.live is not None and screen.result is None:
-            yield command("Pause / resume the shift", "stop or restart the simulated clock", "pause")
-            yield command("Faster", "run the shift faster", "speed", 1)
-            yield command("Slower", "run the shift slower", "speed", -1)
-            yield command("Finish the shift", "end it now, score it, write the report", "finish")
-        if isinstance(screen, TrainScreen) and screen.live is not None:
-            yield command(
-                "Read the briefing", "what the shift is about (b); the clock stops while it is open", "briefing"
-            )
-        if isinstance(screen, OperateScreen | TrainScreen) and screen.desk is not None:
-            yield command("Show all / open only", "passed-on and closed requests too, or not", "toggle_all")
-            yield command("Filter the queue", "show only matching requests", "filter")
-        if isinstance(screen, OperateScreen) and screen.desk is None:
-            yield command("Set up the queue store", "load this scenario's district into it", "init_store")
+        for title, about, action, parameters in screen.palette_commands():
+            yield command(title, about, action, *parameters)
         yield from super().get_system_commands(screen)
 
 

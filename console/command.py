@@ -135,13 +135,13 @@ def train(
       microgov train scenarios/training/epidemic-surge.toml --autopilot engine --json[/]
     """
     from sim.errors import MicrogovError
+    from sim.operations.store import Store
     from sim.scenario import load_scenario
-    from sim.shift import training_spec
-    from sim.store import Store
+    from sim.training.shift import training_spec
 
     if autopilot is not None:
-        from sim.autopilot import AUTOPILOTS
         from sim.cli.train_cmds import run_autopilot
+        from sim.training.autopilot import AUTOPILOTS
 
         if autopilot not in AUTOPILOTS:
             raise MicrogovError(f"--autopilot: expected idle or engine, found '{autopilot}'")
@@ -190,8 +190,8 @@ def train(
         scenario = load_scenario(file, sets)
         training_spec(scenario, str(file))
         if post is not None:
-            from sim.shift import play_at
             from sim.structure import build_district
+            from sim.training.shift import play_at
 
             play_at(scenario, post, build_district(scenario))  # refused here, before the console opens
         desk.update(train_file=file, train_sets=sets, train_post=post)
@@ -212,7 +212,7 @@ def _run(file: Path | None, events: Path | None, language: str, mode: str | None
 
 
 def _training_db() -> Path:
-    from sim.store import default_path
+    from sim.operations.store import default_path
 
     return default_path("training.db")
 

@@ -3,7 +3,7 @@
 The Operate and Train screens show the same queue and take the same actions; what differs is behind the
 desk. ``Desk`` works a real queue in the store on the wall clock; ``ShiftDesk`` works a training shift,
 whose clock is the simulation's and whose actions the simulation carries out. Who sits at the desk is
-the account the console runs as (``sim.identity``), with the role and grants the store gives it; which
+the account the console runs as (``sim.operations.identity``), with the role and grants the store gives it; which
 actions the desk offers on a request is the action table's answer (``sim.policies.actions``), the same the store
 gives when the action is taken. Everything that reads or writes blocks on SQLite (and, for a shift, on
 the engine), so the screens call it from worker threads; one lock per desk keeps those threads off each
@@ -18,8 +18,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sim.operations.store import STATUSES, Action, RequestRecord, Store
 from sim.policies.actions import JURISDICTION, OUTSIDE, SUMMONED, Case, refusal
-from sim.store import STATUSES, Action, Request, Store
 from sim.structure.ids import in_scope, post_of
 
 #: Hours are counted from here on the screen (any fixed moment would do).
@@ -63,7 +63,7 @@ class Desk:
     def now(self) -> dt.datetime:
         return dt.datetime.now().replace(microsecond=0)
 
-    def queue(self, show_all: bool = False) -> list[Request]:
+    def queue(self, show_all: bool = False) -> list[RequestRecord]:
         with self.lock:
             if show_all:
                 rows = self.store.queue(self.post, statuses=STATUSES, raised=True)
@@ -77,7 +77,7 @@ class Desk:
         with self.lock:
             return self.store.history(request_id)
 
-    def get(self, request_id: int) -> Request | None:
+    def get(self, request_id: int) -> RequestRecord | None:
         with self.lock:
             return self.store.get(request_id)
 
@@ -90,7 +90,9 @@ class Desk:
             return True
         return False
 
-    def act(self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None) -> Request:
+    def act(
+        self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None
+    ) -> RequestRecord:
         with self.lock:
             request, _ = self.store.act(
                 self.account, self.post, action, request_id, note=note, to=to, referee=self._referee()
@@ -104,12 +106,12 @@ class Desk:
         if shift is None:
             self.judge = None
         elif self.judge is None or self.judge.shift.id != shift.id:
-            from sim.shift import referee
+            from sim.training.shift import referee
 
             self.judge = referee(self.store)
         return self.judge
 
-    def case(self, request: Request, action: str) -> Case:
+    def case(self, request: RequestRecord, action: str) -> Case:
         """``request`` as the action table sees it from this desk (for the key hints: the note and the
         targets are asked for after the key)."""
         post = self.post
@@ -132,7 +134,7 @@ class Desk:
             whistle_in_use=self.whistle_in_use,
         )
 
-    def in_jurisdiction(self, request: Request) -> bool:
+    def in_jurisdiction(self, request: RequestRecord) -> bool:
         return in_scope(self.post, request.post)
 
     def why_not_undo(self, request_id: int, age_s: float) -> str:
@@ -152,7 +154,7 @@ class Desk:
         )
         return refusal("undo", case)
 
-    def why_not(self, action: str, request: Request) -> str:
+    def why_not(self, action: str, request: RequestRecord) -> str:
         """Why the action table does not allow ``action`` on ``request`` from this desk, or ``""``."""
         return refusal(action, self.case(request, action))
 
@@ -172,7 +174,7 @@ class Desk:
             self.levels[base] = str(row["level"]) if row is not None else ""
         return self.levels[base]
 
-    def escalate_target(self, request: Request) -> str | None:
+    def escalate_target(self, request: RequestRecord) -> str | None:
         """Where ``escalate`` sends ``request``: the post above the one it is at."""
         with self.lock:
             row = self.store.post(request.post)
@@ -204,11 +206,13 @@ class ShiftDesk(Desk):
     def now(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.live.shift.iso(self.live.clock_h))
 
-    def act(self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None) -> Request:
-        request: Request = self.live.act(self.account, action, request_id, note=note, to=to)
+    def act(
+        self, action: str, request_id: int, *, note: str = "", to: str | Sequence[str] | None = None
+    ) -> RequestRecord:
+        request: RequestRecord = self.live.act(self.account, action, request_id, note=note, to=to)
         return request
 
-    def escalate_target(self, request: Request) -> str | None:
+    def escalate_target(self, request: RequestRecord) -> str | None:
         """The simulation's escalation path (a priority's path may skip a level)."""
         with self.lock:
             req = self.live.tracked(request) if request.source == self.live.shift.source else None

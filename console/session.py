@@ -15,7 +15,7 @@ from platformdirs import user_cache_dir
 
 from console.i18n import Words
 from sim.errors import MicrogovError
-from sim.identity import current_account
+from sim.operations.identity import current_account
 from sim.scenario import Scenario, load_scenario
 from sim.structure import District
 
@@ -86,7 +86,7 @@ class Session:
             return self.district
 
     def load_stats(self, path: Path) -> object:
-        from sim.logstats import RunStats
+        from sim.analysis.logstats import RunStats
 
         stats = RunStats(path, self.ensure_district())
         self.stats, self.stats_source = stats, str(path)
@@ -107,12 +107,12 @@ class Session:
         return path
 
     def store_path(self, mode: str) -> Path:
-        from sim.store import default_path
+        from sim.operations.store import default_path
 
         return self.db_path or default_path("training.db" if mode == "train" else "queue.db")
 
     def open_replay(self, path: Path) -> object:
-        from sim.replay import ReplayIndex
+        from sim.analysis.replay import ReplayIndex
 
         index = ReplayIndex(path)
         self.replay, self.events_path = index, path

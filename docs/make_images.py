@@ -43,9 +43,9 @@ def microgov(*args: str) -> None:
 
 def play_shift(folder: Path) -> Path:
     """A shift with a scripted trainee; returns the timeline it left."""
+    from sim.operations.store import Refused, Store
     from sim.scenario import load_scenario
-    from sim.shift import LiveShift
-    from sim.store import Refused, Store
+    from sim.training.shift import LiveShift
 
     with Store(folder / "training.db") as store:
         live = LiveShift.begin(store, load_scenario(SHIFT), TRAINEE, scenario_path=SHIFT)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import Shift
+from sim.scenario.schema import DutyBlock
 
 WEEK_H = 168.0
 _DAY = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -41,7 +41,7 @@ def parse_hours(text: str) -> tuple[int, int]:
 WEEK_MIN = 7 * 1440
 
 
-def minutes(shift: Shift) -> list[tuple[int, int]]:
+def minutes(shift: DutyBlock) -> list[tuple[int, int]]:
     """The minutes of the week (0 = Monday 00:00) a shift covers, as [start, end) intervals."""
     start, end = parse_hours(shift.hours)
     out = []
@@ -55,7 +55,7 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5 + 1e-9)
 
 
-def allocate(shifts: Sequence[Shift], staff: int) -> tuple[int, ...]:
+def allocate(shifts: Sequence[DutyBlock], staff: int) -> tuple[int, ...]:
     """How many of a post's ``staff`` people work each shift of its rota, never more on duty at any
     minute than there are staff.
 
@@ -145,12 +145,12 @@ class Calendar:
         return cls((0.0,), (count,))
 
     @classmethod
-    def from_shifts(cls, shifts: Sequence[Shift], staff: int, offset_h: float = 0.0) -> Calendar:
+    def from_shifts(cls, shifts: Sequence[DutyBlock], staff: int, offset_h: float = 0.0) -> Calendar:
         """The people on duty of a post with ``staff`` people working ``shifts`` (see ``allocate``)."""
         return cls.from_counts(shifts, allocate(shifts, staff), offset_h)
 
     @classmethod
-    def from_counts(cls, shifts: Sequence[Shift], counts: Sequence[int], offset_h: float = 0.0) -> Calendar:
+    def from_counts(cls, shifts: Sequence[DutyBlock], counts: Sequence[int], offset_h: float = 0.0) -> Calendar:
         """The people on duty when ``counts[i]`` people work ``shifts[i]``."""
         steps = np.zeros(WEEK_MIN + 1, dtype=np.int64)
         for shift, n in zip(shifts, counts, strict=True):

@@ -136,8 +136,8 @@ OTHER_ACCOUNTS = ("ann", "bob", "wu")
 
 
 def fill_queue(scenario_path: Path, path: Path) -> Path:
-    from sim.identity import current_account
-    from sim.store import NewRequest, Store, load_district
+    from sim.operations.identity import current_account
+    from sim.operations.store import NewRequest, Store, load_district
 
     scenario = load_scenario(scenario_path)
     me = current_account()

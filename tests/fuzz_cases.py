@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from sim.intake import FIELDS
+from sim.operations.intake import FIELDS
 from tests.fuzz import Case, FileSpec
 
 #: Text as a shell passes it: no NUL (argv cannot hold one), undecodable bytes as surrogate escapes.

@@ -19,16 +19,16 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sim.operations.store import Refused, RequestRecord, Store
 from sim.scenario import load_scenario
-from sim.shift import LiveShift
-from sim.store import Refused, Request, Store
+from sim.training.shift import LiveShift
 
 OPERATOR = "driver"
 ACTIONS = ("claim", "settle", "settle", "pass", "pass", "escalate", "whistle")
 TICKS = (0.0, 0.01, 0.02, 0.05)
 
 
-def choose(rng: random.Random, request: Request, departments: Sequence[str]) -> tuple[str, dict[str, Any]]:
+def choose(rng: random.Random, request: RequestRecord, departments: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """A random action on ``request`` with what it needs: a note, a department (usually the right one)."""
     action = rng.choice(ACTIONS)
     if action == "settle":

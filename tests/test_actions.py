@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from sim.operations.store import Refused, Store
 from sim.policies.actions import ACTIONS, JURISDICTION, OUTSIDE, RULES, SUMMONED, Case, Target, allowed, refusal
-from sim.store import Refused, Store
 from tests.test_store import ME, new, one_error_line, small_store
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import sim.store as store_module
-from sim.store import MIGRATIONS, TRIGGERS, Refused, Store, StoreError, row_hash
+import sim.operations.store as store_module
+from sim.operations.store import MIGRATIONS, TRIGGERS, Refused, Store, StoreError, row_hash
 from tests.conftest import SMALL
 from tests.test_store import CATEGORIES, DEADLINES, ME, POSTS, new, one_error_line, small_store
 

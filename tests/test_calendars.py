@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.calendars import WEEK_MIN, Calendar, Duty, allocate, deal, minutes, parse_days, parse_hours
-from sim.scenario.schema import Shift
+from sim.scenario.schema import DutyBlock
 
 
 def test_parse_days_and_hours():
@@ -24,9 +24,9 @@ def test_parse_days_and_hours():
 
 def test_office_hours_with_a_duty_roster():
     shifts = [
-        Shift(days="mon-fri", hours="08:30-17:30", share=0.6),
-        Shift(days="mon-fri", hours="17:30-24:00", count=1),
-        Shift(days="sat-sun", count=2),
+        DutyBlock(days="mon-fri", hours="08:30-17:30", share=0.6),
+        DutyBlock(days="mon-fri", hours="17:30-24:00", count=1),
+        DutyBlock(days="sat-sun", count=2),
     ]
     cal = Calendar.from_shifts(shifts, staff=50)
     assert cal.at(9.0) == (30, 17.5)  # Monday 09:00
@@ -39,39 +39,39 @@ def test_office_hours_with_a_duty_roster():
 
 
 def test_a_shift_past_midnight_wraps_into_the_next_day_and_week():
-    cal = Calendar.from_shifts([Shift(days="sun", hours="22:00-06:00", count=3)], staff=3)
+    cal = Calendar.from_shifts([DutyBlock(days="sun", hours="22:00-06:00", count=3)], staff=3)
     assert cal.at(6 * 24 + 23)[0] == 3  # Sunday 23:00
     assert cal.at(168 + 2)[0] == 3  # Monday 02:00 of the next week
     assert cal.at(168 + 7)[0] == 0
 
 
 def test_offset_moves_time_zero_into_the_week():
-    cal = Calendar.from_shifts([Shift(days="wed", hours="00:00-24:00", count=1)], staff=1, offset_h=48.0)
+    cal = Calendar.from_shifts([DutyBlock(days="wed", hours="00:00-24:00", count=1)], staff=1, offset_h=48.0)
     assert cal.at(1.0)[0] == 1  # time 0 is Wednesday 00:00
     assert cal.at(25.0)[0] == 0
 
 
 def test_share_rounds_and_keeps_at_least_one():
-    cal = Calendar.from_shifts([Shift(share=0.05)], staff=11)
+    cal = Calendar.from_shifts([DutyBlock(share=0.05)], staff=11)
     assert cal.at(0)[0] == 1
-    assert Calendar.from_shifts([Shift(share=0.05)], staff=0).at(0)[0] == 0
+    assert Calendar.from_shifts([DutyBlock(share=0.05)], staff=0).at(0)[0] == 0
 
 
 def test_duty_cache_agrees_with_the_calendar():
-    cal = Calendar.from_shifts([Shift(days="mon-fri", hours="08:30-17:30", share=0.5)], staff=10)
+    cal = Calendar.from_shifts([DutyBlock(days="mon-fri", hours="08:30-17:30", share=0.5)], staff=10)
     duty = Duty(cal)
     for t in [0.0, 8.4, 8.5, 10.0, 17.49, 17.5, 30.0, 100.0, 200.5, 1000.25]:
         assert duty.at(t) == cal.at(t)
 
 
 def test_a_count_never_exceeds_the_staff():
-    assert Calendar.from_shifts([Shift(count=3)], staff=2).peak == 2
-    assert Calendar.from_shifts([Shift(count=1)], staff=0).peak == 0
+    assert Calendar.from_shifts([DutyBlock(count=3)], staff=2).peak == 2
+    assert Calendar.from_shifts([DutyBlock(count=1)], staff=0).peak == 0
 
 
 def test_overlapping_half_shifts_share_the_staff_by_largest_remainder():
-    early = Shift(days="mon-sun", hours="08:00-16:00", share=0.5)
-    late = Shift(days="mon-sun", hours="12:00-20:00", share=0.5)
+    early = DutyBlock(days="mon-sun", hours="08:00-16:00", share=0.5)
+    late = DutyBlock(days="mon-sun", hours="12:00-20:00", share=0.5)
     # five grid workers: 2.5 + 2.5, the extra person to the earlier shift; never six in the overlap
     assert allocate([early, late], 5) == (3, 2)
     cal = Calendar.from_shifts([early, late], staff=5)
@@ -83,8 +83,8 @@ def test_overlapping_half_shifts_share_the_staff_by_largest_remainder():
 
 
 def test_separate_grids_are_the_merged_teams_people_dealt_out():
-    early = Shift(days="mon-sun", hours="08:00-16:00", share=0.5)
-    late = Shift(days="mon-sun", hours="12:00-20:00", share=0.5)
+    early = DutyBlock(days="mon-sun", hours="08:00-16:00", share=0.5)
+    late = DutyBlock(days="mon-sun", hours="12:00-20:00", share=0.5)
     for staff in (1, 5, 7, 10, 23):
         counts = allocate([early, late], staff)
         merged = Calendar.from_counts([early, late], counts)
@@ -112,10 +112,10 @@ def shift_tables(draw):
         days = draw(st.sampled_from(DAYS))
         if draw(st.booleans()):
             shifts.append(
-                Shift(days=days, hours=hours, share=draw(st.sampled_from([0.05, 0.1, 0.25, 0.3, 0.5, 0.6, 1.0])))
+                DutyBlock(days=days, hours=hours, share=draw(st.sampled_from([0.05, 0.1, 0.25, 0.3, 0.5, 0.6, 1.0])))
             )
         else:
-            shifts.append(Shift(days=days, hours=hours, count=draw(st.integers(1, 4))))
+            shifts.append(DutyBlock(days=days, hours=hours, count=draw(st.integers(1, 4))))
     return shifts
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sim import brief
+from sim.analysis import brief
 from tests.conftest import SCENARIOS
 
 FILE_2020 = str(SCENARIOS / "haigang-2020.toml")

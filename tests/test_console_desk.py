@@ -13,8 +13,8 @@ from console.screens.desk import DeskQueue
 from console.screens.modals import Briefing, Confirm, Pick, Prompt
 from console.screens.operate import OperateScreen
 from console.screens.train import TrainScreen
+from sim.operations.store import Store
 from sim.scenario import load_scenario
-from sim.store import Store
 from tests.conftest import small_training
 from tests.test_console import footer_keys, notices, until
 
@@ -156,7 +156,7 @@ def training_file(small_world, folder: Path) -> Path:
 async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatch):
     import threading
 
-    from sim.shift import LiveShift
+    from sim.training.shift import LiveShift
 
     go = threading.Event()
     finish = LiveShift.finish
@@ -228,7 +228,7 @@ async def test_train_shift_from_start_to_score(small_world, tmp_path, monkeypatc
 
 
 async def test_train_resumes_a_shift_whose_console_died(small_world, tmp_path):
-    from sim.shift import LiveShift
+    from sim.training.shift import LiveShift
 
     low, _, _ = small_world
     path = training_file(small_world, tmp_path)

@@ -134,7 +134,7 @@ def test_operate_queue(snap_compare, small_world, tmp_path, monkeypatch, size):
     from tests.conftest import fill_queue
 
     monkeypatch.setattr(Desk, "now", lambda self: dt.datetime(2030, 1, 1, 8, 20))
-    monkeypatch.setattr("sim.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
+    monkeypatch.setattr("sim.operations.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
     low, _, _ = small_world
     desk = {"db_path": fill_queue(low, tmp_path / "queue.db"), "post": "S1", "account": "ann"}
     app = MicrogovApp(low, None, "en", mode="operate", cursor_blink=False, desk=desk)
@@ -200,12 +200,12 @@ def test_train_scenarios_to_choose_from(snap_compare, small_world, tmp_path, mon
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
 def test_train_shift_under_way(snap_compare, small_world, tmp_path, monkeypatch, size):
     """A shift paused with requests at the desk, as the console finds it when it comes back."""
+    from sim.operations.store import Store
     from sim.scenario import load_scenario
-    from sim.shift import LiveShift
-    from sim.store import Store
+    from sim.training.shift import LiveShift
     from tests.test_console_desk import training_file
 
-    monkeypatch.setattr("sim.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
+    monkeypatch.setattr("sim.operations.store._wall_text", lambda now=None: "2030-01-01T08:00:00")
     path = training_file(small_world, tmp_path)
     db = tmp_path / "training.db"
     with Store(db) as store:

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.analysis.staffing import ServiceTarget, StaffingError, staff
 from sim.errors import ScenarioError
-from sim.experiment import Sequential, compare, staff, sweep
+from sim.experiment import Sequential, compare, sweep
 from sim.experiment.compare import Plan, compare_scenarios, paired_differences
 from sim.experiment.executors import DaskCluster, LocalPool, Outcome
 from sim.experiment.kpis import KPIS
@@ -22,7 +23,6 @@ from sim.experiment.replicate import RepResult, Task
 from sim.experiment.stats import Running, holm, mser5, mser5_cap, p_value, t_interval, verdict
 from sim.experiment.sweep import Vary, design, parse_vary
 from sim.scenario import scenario_from_dict
-from sim.staffing import ServiceTarget, StaffingError
 
 SMALL = {
     "name": "small",
@@ -504,7 +504,7 @@ def test_a_sweep_runs_each_variant_as_a_series_over_the_same_points(cli, small_f
     }
     assert whistles[("Small 3", 5)] == 0  # the file has no whistle; the variant's series has one
     assert list(pd.read_csv(out / "results.csv").columns[:3]) == ["variant", "point", "staffing.per_office"]
-    from sim.report import sweep_figures
+    from sim.experiment.report import sweep_figures
 
     ((_, figure),) = sweep_figures(data["points"], data["keys"])
     legend = [t.get_text() for t in figure.legends[0].get_texts()]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sim import limits
 from sim.cli.common import number, whole
 from sim.errors import MicrogovError, ScenarioError
-from sim.intake import IntakeError, read_requests
+from sim.operations.intake import IntakeError, read_requests
 from sim.realdata import RealDataError, import_log
 from sim.scenario import load_scenario
 from sim.scenario.loader import read_file

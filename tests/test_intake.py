@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import limits
-from sim.intake import BadRecords, intake, read_requests
-from sim.store import NewRequest, Store
+from sim.operations.intake import BadRecords, intake, read_requests
+from sim.operations.store import NewRequest, Store
 from tests.test_store import ME, small_store
 
 DATA = Path(__file__).resolve().parent / "data" / "intake"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.identity import current_account, full_name
-from sim.store import SYSTEM, Refused, Store
+from sim.operations.identity import current_account, full_name
+from sim.operations.store import SYSTEM, Refused, Store
 from tests.conftest import ROOT
 from tests.test_store import CATEGORIES, DEADLINES, ME, POSTS, new, one_error_line, small_store
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.analysis.staffing import ServiceTarget, StageProgress, staff_answer
+from sim.operations.store import Store
 from sim.scenario import load_scenario
-from sim.shift import LiveShift, advance, new_engine
-from sim.staffing import ServiceTarget, StageProgress, staff_answer
-from sim.store import Store
 from sim.structure import build_district
+from sim.training.shift import LiveShift, advance, new_engine
 from tests.conftest import SMALL, small_training
 
 

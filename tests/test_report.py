@@ -12,8 +12,8 @@ import pytest
 
 from sim.engine.watch import Decision, DeskRecord
 from sim.experiment.kpis import BY_NAME, KPIS
-from sim.report import backlog_figure, kpi_figure, pyplot, resolution_figure, sweep_figures
-from sim.training import timeline_figure
+from sim.experiment.report import backlog_figure, kpi_figure, pyplot, resolution_figure, sweep_figures
+from sim.training.scoring import timeline_figure
 
 
 @pytest.fixture(autouse=True)

@@ -24,17 +24,17 @@ from typing import Any
 
 import pytest
 
-import sim.shift as shift_module
-import sim.store as store_module
+import sim.operations.store as store_module
+import sim.training.shift as shift_module
 from sim.engine.tokens import CLOSED, HELD, HUMAN
 from sim.engine.watch import Decision, DeskRecord, DeskWatch
+from sim.operations.store import STATUSES, UNDO_WINDOW_S, Refused, RequestRecord, Store
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
-from sim.shift import LiveShift, new_engine
-from sim.store import STATUSES, UNDO_WINDOW_S, Refused, Request, Store
 from sim.structure import District, build_district
 from sim.structure.ids import in_scope
-from sim.training import ROUTING, score
+from sim.training.scoring import ROUTING, score
+from sim.training.shift import LiveShift, new_engine
 from tests.conftest import ROOT, SCENARIOS
 
 TRAINING = sorted((SCENARIOS / "training").glob("*.toml"))
@@ -86,12 +86,12 @@ def shift_scenario(post: str, *sets: str, base: Path = SCENARIOS / "haigang-2020
     return load_scenario(base, [f'training.post="{post}"', *FAST, *sets])
 
 
-def everything(store: Store, source: str) -> dict[str, Request]:
+def everything(store: Store, source: str) -> dict[str, RequestRecord]:
     """The shift's requests in the store, by the simulation's request id."""
     return {r.source_id: r for r in store.queue("district", statuses=STATUSES, source=source)}
 
 
-def last_action(store: Store, request: Request) -> store_module.Action:
+def last_action(store: Store, request: RequestRecord) -> store_module.Action:
     return [a for a in store.history(request.id) if a.ok][-1]
 
 
@@ -150,14 +150,14 @@ def logged(store: Store) -> list[tuple[Any, ...]]:
     return [(a.seq, a.request_id, a.operator, a.action, a.sim_h, a.target, a.ok, a.after) for a in store.actions()]
 
 
-def needed(request: Request) -> list[str]:
+def needed(request: RequestRecord) -> list[str]:
     """The departments a request needs, as its desk reads them (``needs water and housing (...)``)."""
     if not request.needs.startswith("needs "):
         return []
     return request.needs[len("needs ") :].split(" (", 1)[0].split(" and ")
 
 
-def get(store: Store, request_id: int) -> Request:
+def get(store: Store, request_id: int) -> RequestRecord:
     request = store.get(request_id)
     assert request is not None
     return request
@@ -169,11 +169,11 @@ def repeats_scheduled(live: LiveShift, req: Any) -> list[float]:
     return [t for t, _, _, ev in engine.env._queue if ev._value is req and ev.callbacks == [engine.patience.repeat]]
 
 
-def settleable(request: Request) -> bool:
+def settleable(request: RequestRecord) -> bool:
     return request.needs == "can be settled here"
 
 
-def wrong_department(request: Request, store: Store) -> str:
+def wrong_department(request: RequestRecord, store: Store) -> str:
     return next(d["id"] for d in store.departments() if d["id"] not in needed(request))
 
 
@@ -437,10 +437,10 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scored]:
         mp.setattr(store_module, "time", types.SimpleNamespace(time=clock.time))
         live = LiveShift.begin(store, scenario, "ann", scenario_path=str(base), district=district)
 
-        def first(test: Callable[[Request], bool]) -> Request | None:
+        def first(test: Callable[[RequestRecord], bool]) -> RequestRecord | None:
             return next((r for r in store.queue("T1", source=live.shift.source) if test(r)), None)
 
-        def once(name: str, test: Callable[[Request], bool], act: Callable[[Request], None]) -> None:
+        def once(name: str, test: Callable[[RequestRecord], bool], act: Callable[[RequestRecord], None]) -> None:
             if name not in ids and (request := first(test)) is not None:
                 act(request)
                 ids[name] = request.id

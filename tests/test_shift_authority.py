@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from sim.identity import current_account
+from sim.operations.identity import current_account
+from sim.operations.store import Refused, RequestRecord, Store
 from sim.policies import actions
 from sim.scenario import load_scenario
-from sim.shift import LiveShift, referee
-from sim.store import Refused, Request, Store
+from sim.training.shift import LiveShift, referee
 from tests.test_shift import assert_agrees, engine_state
 
 ME = current_account()
@@ -61,11 +61,11 @@ def resumed_as_played(live: LiveShift, db: Path) -> LiveShift:
     return again
 
 
-def queue_of(live: LiveShift) -> list[Request]:
+def queue_of(live: LiveShift) -> list[RequestRecord]:
     return live.store.queue(live.shift.post, source=live.shift.source)
 
 
-def department_for(request: Request, store: Store) -> str:
+def department_for(request: RequestRecord, store: Store) -> str:
     departments = [r["id"] for r in store.departments()]
     return next((d for d in departments if d in request.needs), departments[0])
 

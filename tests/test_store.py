@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim.store as store_module
-from sim.identity import current_account
+import sim.operations.store as store_module
+from sim.operations.identity import current_account
+from sim.operations.store import ACTIONS, STATE_FIELDS, UNDO_WINDOW_S, NewRequest, Refused, Store, StoreError
 from sim.scenario import load_scenario
-from sim.store import ACTIONS, STATE_FIELDS, UNDO_WINDOW_S, NewRequest, Refused, Store, StoreError
 from sim.structure import build_district
 from sim.visible import visible
 from tests.conftest import SMALL

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import brief
-from sim.brief import structure_figures
+from sim.analysis import brief
+from sim.analysis.brief import structure_figures
 from sim.errors import StructureError
 from sim.scenario import load_scenario, scenario_from_dict
 from sim.scenario.schema import Scenario

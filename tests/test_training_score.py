@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from sim.autopilot import play
 from sim.engine.watch import Decision, DeskRecord
+from sim.operations.store import STATUSES, Store
 from sim.scenario import load_scenario
 from sim.scenario.schema import ScoringSpec
-from sim.shift import LiveShift, ShiftError, briefing, play_at
-from sim.store import STATUSES, Store
 from sim.structure import build_district
-from sim.training import score
+from sim.training.autopilot import play
+from sim.training.scoring import score
+from sim.training.shift import LiveShift, ShiftError, briefing, play_at
 from tests.conftest import SCENARIOS
 from tests.conftest import small_training as training_text
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.analysis.staffing import MMC, erlang_b, erlang_c, servers_for
 from sim.analysis.validation import CASES, Settings, ValidationError, validate, welch
 from sim.analysis.validation import _agrees as agrees
 from sim.analysis.validation.theory import (
@@ -20,7 +21,6 @@ from sim.analysis.validation.theory import (
     pollaczek_khinchine,
     rota_queue,
 )
-from sim.staffing import MMC, erlang_b, erlang_c, servers_for
 from tests.conftest import run_microgov
 
 # --- theory against textbook values ------------------------------------------------------------------

@@ -9,6 +9,8 @@ ignored. Text fields give the keys back on escape (:class:`~console.widgets.Fiel
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from textual import events
 from textual.actions import parse
@@ -23,6 +25,15 @@ from sim.errors import MicrogovError
 
 REFUSAL_S = 5.0
 """How long a refusal's notice stays up (the same refusal again meanwhile adds no second copy)."""
+
+
+class PaletteCommand(NamedTuple):
+    """One of a mode's actions offered in the command palette."""
+
+    title: str
+    about: str
+    action: str
+    parameters: tuple[object, ...] = ()
 
 
 class ModeScreen(Screen[None]):
@@ -55,6 +66,11 @@ class ModeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.refusal(action, parameters) is None
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        """The mode's actions for the command palette, as things stand now; the app offers each one
+        through :meth:`attempt`, so the palette refuses (with why) exactly as the key would."""
+        yield from ()
 
     def attempt(self, action: str, *parameters: object) -> None:
         """Do the mode's ``action`` (from the command palette), or say why it cannot be done now."""

@@ -16,6 +16,7 @@ share of requests resolved within t) in the table's place on a short terminal, o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
-from console.screens.base import ModeScreen
+from console.screens.base import ModeScreen, PaletteCommand
 from console.widgets import Field, KeyFooter, WorkProgress
 
 if TYPE_CHECKING:
@@ -382,6 +383,13 @@ class CompareScreen(ModeScreen):
         else:
             self.query_one("#compare-variant-label", Field).focus()
         self.refresh_bindings()
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield PaletteCommand("Run comparison", "run the ticked scenarios", "run")
+        yield PaletteCommand("Add a variant", "the base scenario with changes of its own, under a label", "add_variant")
+        yield PaletteCommand("Remove the variant", "the one under the cursor in the variants list", "remove_variant")
+        yield PaletteCommand("Hide / show the form", "more room for the results", "toggle_form")
+        yield PaletteCommand("Show / hide the charts", "the backlog and the resolution times", "toggle_charts")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w

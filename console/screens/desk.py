@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from rich.markup import escape
@@ -26,10 +27,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Header, Static
 
 from console.desk import Desk, to_hours
-from console.screens.base import QueueScreen
+from console.screens.base import PaletteCommand, QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
-from sim.store import UNDO_WINDOW_S, Action, Request
+from sim.operations.store import UNDO_WINDOW_S, Action, RequestRecord
 from sim.structure.ids import office_of, post_of
 from sim.visible import visible
 
@@ -127,11 +128,11 @@ class DeskScreen(QueueScreen):
         super().__init__()
         self.desk: Desk | None = None
         self.show_all = False
-        self.requests: dict[int, Request] = {}
+        self.requests: dict[int, RequestRecord] = {}
         self.categories: dict[str, dict[str, Any]] = {}
         self.last_settle: tuple[int, float] | None = None
         self.clock = dt.datetime.now()
-        self.detail: Request | None = None
+        self.detail: RequestRecord | None = None
         """The request in the detail pane (its countdowns follow the clock)."""
         self.post_level = ""
         """The desk's post's level, read once in a worker (the keys' checks never wait on the store)."""
@@ -211,7 +212,7 @@ class DeskScreen(QueueScreen):
         now = desk.now()
         self.app.call_from_thread(self._show_rows, rows, now)
 
-    def _show_rows(self, requests: list[Request], now: dt.datetime) -> None:
+    def _show_rows(self, requests: list[RequestRecord], now: dt.datetime) -> None:
         self.requests = {r.id: r for r in requests}
         desk = self.desk
         me = desk.account if desk else ""
@@ -284,7 +285,7 @@ class DeskScreen(QueueScreen):
         history = desk.history(key) if request is not None else []
         self.app.call_from_thread(self._render_detail, request, history)
 
-    def _render_detail(self, request: Request | None, history: list[Action]) -> None:
+    def _render_detail(self, request: RequestRecord | None, history: list[Action]) -> None:
         box = self.query_one("#desk-request", Static)
         log = self.query_one("#desk-history", Static)
         self.detail = request
@@ -309,7 +310,7 @@ class DeskScreen(QueueScreen):
             lines.append("\n")
         log.update(lines)
 
-    def request_text(self, request: Request) -> Text:
+    def request_text(self, request: RequestRecord) -> Text:
         """The request in full: priority, category, text, what it needs, where it is, its deadlines
         with countdowns on the desk's clock."""
         w = self.w
@@ -355,13 +356,18 @@ class DeskScreen(QueueScreen):
     # --- actions -------------------------------------------------------------------------------------
 
     @property
-    def current(self) -> Request | None:
+    def current(self) -> RequestRecord | None:
         key = self.query_one("#desk-queue", DeskQueue).current_key
         return self.requests.get(key) if key is not None else None
 
     def no_desk(self) -> str:
         """Why the queue's keys do not work yet."""
         return self.w("sign in first")
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        if self.desk is not None:
+            yield PaletteCommand("Show all / open only", "passed-on and closed requests too, or not", "toggle_all")
+            yield PaletteCommand("Filter the queue", "show only matching requests", "filter")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w
@@ -437,7 +443,7 @@ class DeskScreen(QueueScreen):
             self._where_to(action, request)
 
     @work(thread=True, group="desk-ask", name="finding where it can go", exit_on_error=False)
-    def _where_to(self, action: str, request: Request) -> None:
+    def _where_to(self, action: str, request: RequestRecord) -> None:
         """Where ``action`` can send ``request``: departments to pick, the post above, the posts below."""
         desk = self.desk
         assert desk is not None
@@ -466,7 +472,7 @@ class DeskScreen(QueueScreen):
         else:
             call(self.notify, f"#{request.id}: {self.w('nothing below')}", severity="warning")
 
-    def _pick(self, action: str, request: Request, options: list[tuple[str, str]]) -> None:
+    def _pick(self, action: str, request: RequestRecord, options: list[tuple[str, str]]) -> None:
         multiple = action == "whistle"
 
         def picked(chosen: list[str] | None) -> None:

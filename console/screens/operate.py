@@ -9,6 +9,8 @@ whenever anyone logs an action, and the countdowns run on the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from console.desk import Desk
+from console.screens.base import PaletteCommand
 from console.screens.desk import DeskScreen
 from console.widgets import Field
 from sim.errors import MicrogovError
@@ -70,7 +73,7 @@ class OperateScreen(DeskScreen):
     @work(thread=True, exclusive=True, group="operate-probe", name="opening the queue store", exit_on_error=False)
     def probe(self) -> None:
         """Say what the store holds before anyone signs in (no store yet, no district loaded)."""
-        from sim.store import Store
+        from sim.operations.store import Store
 
         path = self.session.store_path("operate")
         posts = 0
@@ -105,7 +108,7 @@ class OperateScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, group="operate-signin", name="signing in", exit_on_error=False)
     def sign_in(self, post: str) -> None:
-        from sim.store import Store
+        from sim.operations.store import Store
 
         path = self.session.store_path("operate")
         if not path.is_file():
@@ -126,6 +129,11 @@ class OperateScreen(DeskScreen):
             self.work.start(self.w("setting up the store"))
             self.init_store()
 
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield from super().palette_commands()
+        if self.desk is None:
+            yield PaletteCommand("Set up the queue store", "load this scenario's district into it", "init_store")
+
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action == "init_store":
             return None if self.desk is None else self.w("signed in already")
@@ -133,7 +141,7 @@ class OperateScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, group="operate-init", name="setting up the queue store", exit_on_error=False)
     def init_store(self) -> None:
-        from sim.store import Store, load_district
+        from sim.operations.store import Store, load_district
 
         session = self.session
         if session.scenario is None:

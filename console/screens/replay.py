@@ -10,6 +10,7 @@ that turns out unreadable leaves the open one where it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
-from console.screens.base import QueueScreen
+from console.screens.base import PaletteCommand, QueueScreen
 from console.screens.modals import Prompt
 from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress
 
@@ -216,7 +217,7 @@ class ReplayScreen(QueueScreen):
         w = self.w
         labels = {k: w(k) for k in ("post", "priority", "category", "state", "age", "deadline", "in", "late")}
         labels.update({"response": w("due response"), "resolution": w("due resolution")})
-        from sim.replay import STATES
+        from sim.analysis.replay import STATES
 
         labels.update({state: w(state) for state in STATES})
         labels.update({p: w.priority(p) for p in ("special", "urgent", "ordinary")})
@@ -267,7 +268,7 @@ class ReplayScreen(QueueScreen):
         def done(text: str | None) -> None:
             if not text:
                 return
-            from sim.replay import parse_when
+            from sim.analysis.replay import parse_when
 
             try:
                 hours = parse_when(text, self.index.start)
@@ -295,6 +296,15 @@ class ReplayScreen(QueueScreen):
         self.app.push_screen(
             Prompt("event log (Parquet, from microgov run --events)", "out/week.parquet", current), done
         )
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        if self.ready:
+            yield PaletteCommand("Play / pause", "play or pause the replay", "play")
+            yield PaletteCommand("Go to time…", "jump to a typed time", "seek")
+            yield PaletteCommand("Faster", "replay faster", "speed", (1,))
+            yield PaletteCommand("Slower", "replay slower", "speed", (-1,))
+            yield PaletteCommand("Filter the queue", "show only matching requests", "filter")
+        yield PaletteCommand("Open event log…", "replay another run's event log", "open")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w

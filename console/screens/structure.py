@@ -7,6 +7,7 @@ below it, from the last run (``r`` runs the scenario for a week in a worker; ``-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from console.screens.base import ModeScreen
+from console.screens.base import ModeScreen, PaletteCommand
 from console.widgets import DistrictTree, KeyFooter, WorkProgress
 
 RUN_DAYS = 7.0
@@ -272,6 +273,10 @@ class StructureScreen(ModeScreen):
         tree = self.query_one("#tree", Tree)
         for node in tree.root.children:
             node.expand()
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        yield PaletteCommand("Run a week", "simulate 7 days for each post's load and backlog", "run")
+        yield PaletteCommand("Open the offices", "expand every street and town", "expand_offices")
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action in ("run", "expand_offices") and self.session.district is None:

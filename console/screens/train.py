@@ -10,6 +10,7 @@ score is shown beside the engine's own policy's, and the after-action report is 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, S
 from textual.widgets.option_list import Option
 
 from console.desk import ShiftDesk
+from console.screens.base import PaletteCommand
 from console.screens.desk import DeskScreen
 from console.screens.modals import Briefing, Confirm
 from console.widgets import Field
 from sim.errors import MicrogovError
-from sim.identity import full_name
+from sim.operations.identity import full_name
 
 SPEEDS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TICK_S = 0.25
@@ -95,8 +97,8 @@ class TrainScreen(DeskScreen):
     def open_store(self) -> None:
         """Resume the shift under way in the training store, or start the one asked for, or list the
         training scenarios to choose from."""
-        from sim.shift import LiveShift
-        from sim.store import Store
+        from sim.operations.store import Store
+        from sim.training.shift import LiveShift
 
         session = self.session
         try:
@@ -194,10 +196,10 @@ class TrainScreen(DeskScreen):
             self.app.call_from_thread(self.work.stop)
 
     def _begin(self, path: Path, trainee: str, sets: list[str], post: str | None = None) -> None:
+        from sim.operations.store import Store
         from sim.scenario import load_scenario
-        from sim.shift import LiveShift, play_at
-        from sim.store import Store
         from sim.structure import build_district
+        from sim.training.shift import LiveShift, play_at
 
         self._stage(f"{self.w('warming up')} ({path.name})", None)
         scenario = load_scenario(path, sets)
@@ -245,7 +247,7 @@ class TrainScreen(DeskScreen):
 
     @work(thread=True, group="train-tick", name="playing the district", exit_on_error=False)
     def tick(self, wall: float) -> None:
-        from sim.shift import ShiftError
+        from sim.training.shift import ShiftError
 
         live = self.live
         try:
@@ -420,6 +422,18 @@ class TrainScreen(DeskScreen):
 
     def no_desk(self) -> str:
         return self.w("start a shift first")
+
+    def palette_commands(self) -> Iterator[PaletteCommand]:
+        if self.live is not None and self.result is None:
+            yield PaletteCommand("Pause / resume the shift", "stop or restart the simulated clock", "pause")
+            yield PaletteCommand("Faster", "run the shift faster", "speed", (1,))
+            yield PaletteCommand("Slower", "run the shift slower", "speed", (-1,))
+            yield PaletteCommand("Finish the shift", "end it now, score it, write the report", "finish")
+        if self.live is not None:
+            yield PaletteCommand(
+                "Read the briefing", "what the shift is about (b); the clock stops while it is open", "briefing"
+            )
+        yield from super().palette_commands()
 
     def refusal(self, action: str, parameters: tuple[object, ...]) -> str | None:
         w = self.w

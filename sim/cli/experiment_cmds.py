@@ -209,7 +209,7 @@ def _failures(summary: dict[str, Any]) -> None:
 
 
 def write_compare_files(folder: Path, comparison: Comparison, summary: dict[str, Any]) -> list[Path]:
-    from sim.report import backlog_plot, compare_markdown, kpi_plot, resolution_plot
+    from sim.experiment.report import backlog_plot, compare_markdown, kpi_plot, resolution_plot
 
     c = comparison.collector
     files = [
@@ -399,7 +399,7 @@ def sweep(
     summary["file"] = str(file)
     written: list[Path] = []
     if out_dir:
-        from sim.report import sweep_plots
+        from sim.experiment.report import sweep_plots
 
         written = [
             out_dir / "results.csv",
@@ -511,9 +511,9 @@ def staff(
       microgov staff scenarios/haigang-2019.toml --target "all.wait<=1h@0.90"
       microgov staff scenarios/haigang-2020.toml --target "urgent.response<=2h@0.80" --pool 601[/]
     """
+    from sim.analysis.staffing import ServiceTarget, staff_answer
     from sim.experiment.executors import executor_for
     from sim.scenario.sense import check_run
-    from sim.staffing import ServiceTarget, staff_answer
 
     goal = ServiceTarget.parse(target)
     scenario = load_scenario(file, overrides or [])

@@ -4,7 +4,7 @@
 queue and a request's history, one command per action (``claim``, ``settle``, ``pass``, ...) acts at a
 post, ``grant``, ``revoke`` and ``operators`` manage who may, ``verify`` and ``export-log`` are for
 auditors, and ``intake`` adds requests from a file. Whoever acts is the account running the command
-(never a flag or an environment variable); every read and change goes through ``sim.store``, which
+(never a flag or an environment variable); every read and change goes through ``sim.operations.store``, which
 checks the account's grants, the post's scope and the action table, and logs the action, refused or not.
 Text that came from outside (residents' words, notes, names) is printed with control characters made
 visible; ``--json`` gives it as it was written.
@@ -31,7 +31,7 @@ from sim.errors import MicrogovError
 from sim.visible import visible
 
 if TYPE_CHECKING:
-    from sim.store import Action, Operator, Request, Store
+    from sim.operations.store import Action, Operator, RequestRecord, Store
 
 DbOption = Annotated[
     Path | None,
@@ -83,7 +83,7 @@ queue_app = typer.Typer(
 
 def _open(db: Path | None, *, check: bool = True) -> Store:
     """An existing store (a clear error if there is none at the path); its warnings go to stderr."""
-    from sim.store import Store, default_path
+    from sim.operations.store import Store, default_path
 
     store = Store(db if db is not None else default_path(), create=False, check=check)
     _warn(store)
@@ -97,7 +97,7 @@ def _warn(store: Store) -> None:
 
 def _me() -> str:
     """Who acts: the account running this command."""
-    from sim.identity import current_account
+    from sim.operations.identity import current_account
 
     return current_account()
 
@@ -137,8 +137,8 @@ def init(
       microgov queue init scenarios/haigang-2019.toml --db out/training.db --json
       microgov queue init scenarios/haigang-2019.toml --db out/queue.db --migrate[/]
     """
+    from sim.operations.store import Store, default_path, load_district
     from sim.scenario import load_scenario
-    from sim.store import Store, default_path, load_district
     from sim.structure import build_district
 
     me = _me()
@@ -222,7 +222,7 @@ def list_(
       microgov queue list --as S1/C2 --status closed --json
       microgov queue list --as water --all --db out/training.db[/]
     """
-    from sim.store import STATUSES
+    from sim.operations.store import STATUSES
 
     if every and statuses:
         raise MicrogovError("--all and --status: give one or the other")
@@ -314,11 +314,11 @@ def show(request_id: IdArg, post: AsOption, db: DbOption = None, as_json: JsonOp
         out.print(f"  {a.seq:>5}  {a.at.replace('T', ' ')}  {who}: {a.action}{to}{said}; {result}")
 
 
-def _request_json(r: Request, now: dt.datetime) -> dict[str, Any]:
+def _request_json(r: RequestRecord, now: dt.datetime) -> dict[str, Any]:
     return {**r.as_dict(), "due": r.due(), "left_h": round(_hours_left(r, now), 3)}
 
 
-def _hours_left(r: Request, now: dt.datetime) -> float:
+def _hours_left(r: RequestRecord, now: dt.datetime) -> float:
     return (dt.datetime.fromisoformat(r.due()) - now).total_seconds() / 3600
 
 
@@ -365,8 +365,8 @@ def _act(
     """Carry out one action through the store, as the account running the command; a refusal is logged
     there and ends here as one line. On a store with a training shift under way, the shift's simulation
     judges it too (rebuilt here, which takes a second or two)."""
-    from sim.shift import referee
-    from sim.store import ENGINE_INPUTS
+    from sim.operations.store import ENGINE_INPUTS
+    from sim.training.shift import referee
 
     me = _me()
     with _open(db) as store:
@@ -381,9 +381,9 @@ def _act(
     out.print(f"[green]ok[/] {shown(_done(action, request, logged, me, store.path))}")
 
 
-def _done(action: str, r: Request, a: Action, who: str, db: Path) -> str:
+def _done(action: str, r: RequestRecord, a: Action, who: str, db: Path) -> str:
+    from sim.operations.store import UNDO_WINDOW_S
     from sim.policies.actions import queue_command
-    from sim.store import UNDO_WINDOW_S
 
     undo = queue_command(f"undo {r.id} --as {shlex.quote(a.post)}", db)
 
@@ -659,7 +659,7 @@ def verify(db: DbOption = None, as_json: JsonOption = False) -> None:
       microgov queue verify --db out/queue.db
       microgov queue verify --db out/queue.db --json[/]
     """
-    from sim.store import VerifyFailed
+    from sim.operations.store import VerifyFailed
 
     with _open(db, check=False) as store:
         result = store.verify()
@@ -757,8 +757,8 @@ def intake(
       microgov intake hotline.jsonl --post S1 --source hotline --skip-bad
       microgov intake out/week.json --db out/training.db --json[/]
     """
-    from sim.intake import BadRecords, listing
-    from sim.intake import intake as add_requests
+    from sim.operations.intake import BadRecords, listing
+    from sim.operations.intake import intake as add_requests
 
     me = _me()
     with _open(db) as store:

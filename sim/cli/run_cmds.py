@@ -188,10 +188,10 @@ def print_kpis(k: dict[str, Any]) -> None:
     )
 
     staff = table("Staff time", "post", "utilisation", "overtime h")
-    for kind, u in k["utilisation"]["by_post_type"].items():
-        staff.add_row(kind, _rate(u), _h(k["overtime_h"]["by_post_type"][kind]))
-    for office, u in k["utilisation"]["by_office"].items():
-        staff.add_row(office, _rate(u), _h(k["overtime_h"]["by_office"][office]))
+    for kind, utilisation in k["utilisation"]["by_post_type"].items():
+        staff.add_row(kind, _rate(utilisation), _h(k["overtime_h"]["by_post_type"][kind]))
+    for office, utilisation in k["utilisation"]["by_office"].items():
+        staff.add_row(office, _rate(utilisation), _h(k["overtime_h"]["by_office"][office]))
     out.print(staff)
     out.print("[dim]Utilisation is of the people on duty; what people whose shift had ended finished is overtime.[/]")
     missed = k["deadlines_missed"]

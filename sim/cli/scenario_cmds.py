@@ -14,7 +14,7 @@ from sim.cli.common import JsonOption, ScenarioArg, SetOption, build_checked, ou
 from sim.scenario import load_scenario
 
 if TYPE_CHECKING:
-    from sim.brief import Figure
+    from sim.analysis.brief import Figure
 
 
 def check(
@@ -81,7 +81,7 @@ def structure(file: ScenarioArg, overrides: SetOption = None, as_json: JsonOptio
 
     [dim]Example: microgov structure scenarios/haigang-2020.toml --json[/]
     """
-    from sim.brief import structure_figures
+    from sim.analysis.brief import structure_figures
     from sim.structure import TIER
 
     sc = load_scenario(file, overrides or [])

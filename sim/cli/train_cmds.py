@@ -1,7 +1,7 @@
 """The headless half of ``microgov train``: a shift played by a scripted trainee, and its score table.
 
 The console adds the ``train`` command (it opens Train mode); with ``--autopilot`` that command plays
-the whole shift here instead, without a terminal UI (see ``sim.autopilot``).
+the whole shift here instead, without a terminal UI (see ``sim.training.autopilot``).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ def run_autopilot(
     as_json: bool = False,
 ) -> None:
     """Play the training shift ``file`` describes with the scripted trainee ``autopilot`` and print its
-    score beside the engine policy's, at ``post`` if given (``--as``: see ``sim.shift.play_at``). The
+    score beside the engine policy's, at ``post`` if given (``--as``: see ``sim.training.shift.play_at``). The
     shift's store is ``db`` (kept, with the report beside it) or a scratch one that is removed afterwards."""
-    from sim.autopilot import play
-    from sim.identity import current_account
+    from sim.operations.identity import current_account
+    from sim.operations.store import Store
     from sim.scenario import load_scenario
-    from sim.shift import play_at, training_spec
-    from sim.store import Store
     from sim.structure import build_district
+    from sim.training.autopilot import play
+    from sim.training.shift import play_at, training_spec
 
     scenario = load_scenario(file, sets)
     training_spec(scenario, str(file))
@@ -67,7 +67,7 @@ def run_autopilot(
 
 
 def _summary(result: dict[str, Any], name: str, autopilot: str, *, kept: bool) -> dict[str, Any]:
-    from sim.autopilot import parts
+    from sim.training.autopilot import parts
 
     mine, theirs = result["score"], result["engine_policy"]
     return {

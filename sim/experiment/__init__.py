@@ -1,10 +1,11 @@
-"""The experiment harness: replications, paired comparisons, sweeps and staffing answers.
+"""The experiment harness: replications, paired comparisons and sweeps.
 
-For notebooks, :func:`compare`, :func:`sweep` and :func:`staff` return pandas DataFrames in the shape of
-``results.csv`` (one row per scenario or design point × replication × KPI); the richer results behind the
-CLI come from :func:`compare_scenarios`, :func:`run_sweep` and :func:`sim.staffing.staff_answer`. Which
-scenarios a comparison runs, and under which labels, is decided in one place, :mod:`sim.experiment.plan`
-(files, ``--set`` overrides for all of them, and variants: ``"no whistle: whistle.enabled=false"``).
+For notebooks, :func:`compare` and :func:`sweep` return pandas DataFrames in the shape of ``results.csv``
+(one row per scenario or design point × replication × KPI); the richer results behind the CLI come from
+:func:`compare_scenarios` and :func:`run_sweep`. Staffing answers are built on this harness in
+:mod:`sim.analysis.staffing` (:func:`~sim.analysis.staffing.staff` for notebooks). Which scenarios a
+comparison runs, and under which labels, is decided in one place, :mod:`sim.experiment.plan` (files,
+``--set`` overrides for all of them, and variants: ``"no whistle: whistle.enabled=false"``).
 """
 
 from __future__ import annotations
@@ -66,16 +67,9 @@ __all__ = [
     "parse_variant",
     "plan_entries",
     "run_sweep",
-    "staff",
     "sweep",
     "unique_labels",
 ]
-
-
-def _scenario(item: str | Path | Scenario, overrides: Sequence[str]) -> Scenario:
-    from sim.scenario import Scenario, load_scenario
-
-    return item if isinstance(item, Scenario) else load_scenario(item, overrides)
 
 
 def compare(
@@ -130,33 +124,3 @@ def sweep(
         keep_rows=True,
     )
     return result.comparison.collector.frame()
-
-
-def staff(
-    file: str | Path | Scenario,
-    target: str,
-    *,
-    pool: int | None = None,
-    reps: int = 5,
-    days: float = 14.0,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    executor: Executor | None = None,
-) -> Any:
-    """Answer a staffing question; one row per simulated staffing × replication × KPI (the per-office
-    target shares are the rows whose KPI is ``target:<office>``)."""
-    import pandas as pd
-
-    from sim.staffing import ServiceTarget, staff_answer
-
-    answer = staff_answer(
-        _scenario(file, overrides),
-        ServiceTarget.parse(target),
-        pool=pool,
-        reps=reps,
-        days=days,
-        seed=seed,
-        executor=executor,
-        keep_rows=True,
-    )
-    return pd.DataFrame(answer["rows"], columns=["scenario", "replication", "kpi", "value"])

@@ -32,7 +32,7 @@ _DISTRICTS: dict[str, District] = {}  # per worker process: building the distric
 
 @dataclass(frozen=True)
 class Target:
-    """A service-level question asked of every street and town office's area (see ``sim.staffing``)."""
+    """A service-level question asked of every street and town office's area (see ``sim.analysis.staffing``)."""
 
     priority: str | None
     measure: str

@@ -200,7 +200,7 @@ def _hours(value: str) -> str:
     return value
 
 
-class Shift(Model):
+class DutyBlock(Model):
     """A block of the weekly calendar: on these days, between these hours, this many staff on duty.
 
     ``share`` is a fraction of the post's staff (rounded, at least one while the post has staff);
@@ -213,7 +213,7 @@ class Shift(Model):
     count: Staff | None = None
 
     @model_validator(mode="after")
-    def _one_of(self) -> Shift:
+    def _one_of(self) -> DutyBlock:
         if (self.share is None) == (self.count is None):
             raise ValueError("a shift sets exactly one of share (of the post's staff) or count")
         return self
@@ -228,7 +228,7 @@ class PostSpec(Model):
     ``handling`` is the staff time a request takes here unless its category says otherwise.
     """
 
-    on_duty: tuple[Shift, ...] = Field(min_length=1)
+    on_duty: tuple[DutyBlock, ...] = Field(min_length=1)
     staff: Staff | None = None
     response_delay: Dist | None = None
     response_delay_factor: dict[Priority, Annotated[float, Strict(), Field(ge=0.0, le=10.0)]] = Field(
@@ -534,7 +534,7 @@ class TrainingSpec(Model):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     written_for: Annotated[str, Strict(), Field(max_length=120)] = ""
     """The post the shift was written for, when it is played at another (``train --as``, which sets it
-    and moves the scripted incidents; see ``sim.shift.play_at``); empty: played where it was written."""
+    and moves the scripted incidents; see ``sim.training.shift.play_at``); empty: played where it was written."""
 
 
 class ClockSpec(Model):

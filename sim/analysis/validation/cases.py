@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from sim import limits
+from sim.analysis.staffing import MMC
 from sim.analysis.validation import theory
 from sim.analysis.validation.models import (
     ALL_DAY,
@@ -39,7 +40,6 @@ from sim.metrics import Metrics, bin_of
 from sim.policies.base import GRID_K, STREET_K
 from sim.scenario.loader import defaults_layer
 from sim.scenario.schema import PRIORITIES
-from sim.staffing import MMC
 
 Figure = tuple[float, float]
 """A replication's figure for one measure and the resolution it was read at (0 for a count or an exact

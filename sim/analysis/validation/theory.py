@@ -4,7 +4,7 @@ Each function answers one model in steady state (or, for ``mt_infinite_occupancy
 start): rates are per hour, times in hours. They are plain formulas with no simulation in them, so a
 test can check each against a value printed in a textbook.
 
-- M/M/c (Erlang C) is ``sim.staffing.MMC``: P(wait > 0), the mean wait, the tail C·e^{−(cμ−λ)t}.
+- M/M/c (Erlang C) is ``sim.analysis.staffing.MMC``: P(wait > 0), the mean wait, the tail C·e^{−(cμ−λ)t}.
 - M/G/1: Pollaczek–Khinchine.
 - M/M/c with non-preemptive priority classes and one service rate: Cobham (1954).
 - M/M/c+M (Erlang A): the birth–death chain of the number in the system, with the fate of a tagged
@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import expm_multiply
 
-from sim.staffing import MMC, erlang_c
+from sim.analysis.staffing import MMC, erlang_c
 
 __all__ = [
     "MMC",

@@ -176,13 +176,15 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
         if gap <= 0.005:
             continue
         part = mine.part(name)
-        wrong = part.judged - part.right
+        not_right = part.judged - part.right
         if name == "response":
             aside = f" ({part.untouched} never touched during the shift)" if part.untouched else ""
-            out.append(f"{wrong} of {part.judged} requests were not answered within their response deadline{aside}.")
+            out.append(
+                f"{not_right} of {part.judged} requests were not answered within their response deadline{aside}."
+            )
         elif name == "resolution":
             aside = f" ({part.untouched} with nothing decided on them during the shift)" if part.untouched else ""
-            out.append(f"{wrong} of {part.judged} requests were not fixed within their resolution deadline{aside}.")
+            out.append(f"{not_right} of {part.judged} requests were not fixed within their resolution deadline{aside}.")
         elif name == "routing":
             routed = [d for d in decisions if d.kind in ROUTING]
             wrongly = [d.kind for d in routed if not d.right]
@@ -190,7 +192,7 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
             why = [f"{len(wrongly)} wrong ({', '.join(sorted(set(wrongly)))})"] if wrongly else []
             if left > 0:
                 why.append(f"{left} left at the desk with nothing decided when the shift ended")
-            out.append(f"{wrong} of {part.judged} requests were not routed right: {'; '.join(why)}.")
+            out.append(f"{not_right} of {part.judged} requests were not routed right: {'; '.join(why)}.")
         elif name == "whistles":
             missed = sum(1 for d in decisions if d.kind == "whistle-missed")
             blown = sum(1 for d in decisions if d.kind == "whistle" and not d.right)
@@ -202,9 +204,9 @@ def lessons(mine: Score, theirs: Score, decisions: Sequence[Decision]) -> list[s
                 )
             if blown:
                 why.append(f"{blown} whistled that did not need it or left out a department it needed")
-            out.append(f"{wrong} of {part.judged} whistle decisions were off: {'; '.join(why)}.")
+            out.append(f"{not_right} of {part.judged} whistle decisions were off: {'; '.join(why)}.")
         else:
-            out.append(f"{wrong} of {part.judged} escalations were of requests the post could settle or pass on.")
+            out.append(f"{not_right} of {part.judged} escalations were of requests the post could settle or pass on.")
     if not out:
         out.append("Every part matched or beat the engine's own policy at this post.")
     return out
@@ -334,7 +336,7 @@ def timeline_figure(
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    from sim.report import pyplot
+    from sim.experiment.report import pyplot
 
     plt = pyplot()
     hours = max(hours, 1.0 / 60.0)  # a shift ended at once still gets an axis
@@ -424,6 +426,6 @@ def timeline_plot(
     labels: dict[int, str],
 ) -> Path:
     """Write :func:`timeline_figure` to ``path``."""
-    from sim.report import save_figure
+    from sim.experiment.report import save_figure
 
     return save_figure(timeline_figure(desk, decisions, engine_desk, injects, start_h, hours, labels), path)

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from sim.engine.core import Engine
+from sim.operations.store import RequestRecord, Store
 from sim.scenario import Scenario
-from sim.shift import LiveShift, Progress, ShiftError, watched_desk
-from sim.store import Request, Store
 from sim.structure import District
-from sim.training import PARTS, desk_decisions
+from sim.training.scoring import PARTS, desk_decisions
+from sim.training.shift import LiveShift, Progress, ShiftError, watched_desk
 
 AUTOPILOTS = ("idle", "engine")
 STEP_H = 1.0 / 60.0
@@ -109,7 +109,7 @@ class _EngineDesk:
         self.due: dict[int, float] = {}
         self.visits: dict[int, int] = {}
 
-    def _due(self, request: Request) -> float:
+    def _due(self, request: RequestRecord) -> float:
         """When ``request``, just (back) in the queue, is to be decided."""
         live = self.live
         visit = self.visits[request.id] = self.visits.get(request.id, 0) + 1

@@ -23,7 +23,7 @@ every request and operator against what the log says of them, the district again
 Files are created owner-only: they hold residents' names, addresses and troubles.
 
 A training shift keeps its clock here too: while one runs, every action is stamped with the shift's
-simulated time (``sim_h``), which is what lets a shift be rebuilt exactly after a crash (``sim.shift``);
+simulated time (``sim_h``), which is what lets a shift be rebuilt exactly after a crash (``sim.training.shift``);
 an action on the shift's requests is judged by the shift's simulation as well (a :class:`Referee`), so
 the log never holds one the simulation could not replay. Times are ISO 8601 local times
 (``2020-06-01T08:30:00``): the simulated calendar during a shift, the wall clock otherwise.
@@ -242,15 +242,15 @@ class Referee(Protocol):
     """What plays a training shift's requests (its simulation): it judges an action on one of them
     before the store logs it, so that the log holds only actions the simulation can replay."""
 
-    def default_target(self, request: Request, action: str) -> str | None:
+    def default_target(self, request: RequestRecord, action: str) -> str | None:
         """Where ``action`` sends ``request`` when no target is given (``None``: the store's default)."""
 
-    def refusal(self, request: Request, action: str, post: str, targets: Sequence[str]) -> str:
+    def refusal(self, request: RequestRecord, action: str, post: str, targets: Sequence[str]) -> str:
         """Why the simulation cannot carry out ``action`` on ``request`` now, or ``""``."""
 
 
 @dataclass(frozen=True)
-class Request:
+class RequestRecord:
     id: int
     source: str
     source_id: str
@@ -388,7 +388,7 @@ class NewRequest:
 
 
 @dataclass(frozen=True)
-class Shift:
+class TrainingShift:
     """A training shift's row: what it plays, where its clock is."""
 
     id: int
@@ -703,7 +703,7 @@ class Store:
         *,
         note: str = "",
         target: str = "",
-        subject: Callable[[], Request | None] | None = None,
+        subject: Callable[[], RequestRecord | None] | None = None,
     ) -> Any:
         """Run ``work`` in one transaction; if it refuses, undo what it wrote, log the refusal (who,
         where, what, why, and the request it is about: ``subject``, as the work found it) and raise it
@@ -1079,7 +1079,7 @@ class Store:
 
     def _make_admin(self, db: sqlite3.Connection, account: str) -> None:
         """The account loading a store's district first becomes its admin, with the whole district."""
-        from sim.identity import full_name
+        from sim.operations.identity import full_name
 
         self._set_operator(db, account, account, "district", "admin", full_name(account), "the store's first admin")
 
@@ -1098,7 +1098,7 @@ class Store:
         ``operator`` unless ``role`` says otherwise; ``name`` its display name) or changing its role;
         admins only. Logged, refused or not."""
 
-        from sim.identity import full_name
+        from sim.operations.identity import full_name
 
         def work(db: sqlite3.Connection) -> Operator:
             self._require_admin(by, "grant")
@@ -1285,10 +1285,10 @@ class Store:
         )
         return rid
 
-    def get(self, request_id: int) -> Request | None:
+    def get(self, request_id: int) -> RequestRecord | None:
         return self._get(self.db, request_id)
 
-    def find(self, source: str, source_id: str) -> Request | None:
+    def find(self, source: str, source_id: str) -> RequestRecord | None:
         row = self.db.execute(
             "SELECT * FROM requests WHERE source = ? AND source_id = ?", (source, source_id)
         ).fetchone()
@@ -1304,7 +1304,7 @@ class Store:
         statuses: Sequence[str] = ("open", "claimed"),
         source: str | None = None,
         raised: bool = False,
-    ) -> list[Request]:
+    ) -> list[RequestRecord]:
         """Requests at ``post`` or below it, or summoned to it by a whistle (with ``raised``: also those
         raised in its jurisdiction and now elsewhere, as passed on or closed); by priority, then the
         deadline that matters now (response until answered, then resolution), then age."""
@@ -1336,23 +1336,23 @@ class Store:
                 out.append(r)
         return out
 
-    def read_queue(self, account: str, post: str, **options: Any) -> list[Request]:
+    def read_queue(self, account: str, post: str, **options: Any) -> list[RequestRecord]:
         """:meth:`queue` for ``account``: refused (and logged) unless one of its grants covers ``post``."""
 
-        def work(db: sqlite3.Connection) -> list[Request]:
+        def work(db: sqlite3.Connection) -> list[RequestRecord]:
             self.check_post(post)
             self._authorise(account, post)
             return self.queue(post, **options)
 
-        result: list[Request] = self._attempt(account, post, "list", work)
+        result: list[RequestRecord] = self._attempt(account, post, "list", work)
         return result
 
-    def read_request(self, account: str, post: str, request_id: int) -> tuple[Request, list[Action]]:
+    def read_request(self, account: str, post: str, request_id: int) -> tuple[RequestRecord, list[Action]]:
         """A request and its history for ``account`` at ``post``: refused (and logged) unless a grant
         covers the post and the request is in its jurisdiction, was raised there, or summons it."""
-        seen: dict[str, Request | None] = {}
+        seen: dict[str, RequestRecord | None] = {}
 
-        def work(db: sqlite3.Connection) -> tuple[Request, list[Action]]:
+        def work(db: sqlite3.Connection) -> tuple[RequestRecord, list[Action]]:
             request = seen["request"] = self._get(db, request_id)
             self.check_post(post)
             self._authorise(account, post)
@@ -1362,7 +1362,7 @@ class Store:
                 raise Refused(table.outside(request_id, request.post, post))
             return request, self.history(request_id)
 
-        result: tuple[Request, list[Action]] = self._attempt(
+        result: tuple[RequestRecord, list[Action]] = self._attempt(
             account, post, "show", work, subject=lambda: seen.get("request")
         )
         return result
@@ -1390,7 +1390,7 @@ class Store:
         note: str = "",
         to: str | Sequence[str] | None = None,
         referee: Referee | None = None,
-    ) -> tuple[Request, Action]:
+    ) -> tuple[RequestRecord, Action]:
         """Carry out one action by ``account`` at ``post`` in one transaction, or refuse it (and log the
         refusal).
 
@@ -1402,9 +1402,9 @@ class Store:
         grant covering ``post``. On a request of the training shift under way, ``referee`` (the shift's
         simulation) judges the action too; without one, such an action is refused.
         """
-        seen: dict[str, Request | None] = {}
+        seen: dict[str, RequestRecord | None] = {}
 
-        def work(db: sqlite3.Connection) -> tuple[Request, Action]:
+        def work(db: sqlite3.Connection) -> tuple[RequestRecord, Action]:
             before = seen["before"] = self._get(db, request_id)
             shift = self.current_shift()
             sim_h = shift.clock_h if shift is not None else None
@@ -1445,13 +1445,13 @@ class Store:
             seq = self._log(db, request_id, account, post, action, sim_h, before, after, target=target, note=note)
             return after, self._action_at(db, seq)
 
-        result: tuple[Request, Action] = self._attempt(
+        result: tuple[RequestRecord, Action] = self._attempt(
             account, post, action, work, note=note, subject=lambda: seen.get("before")
         )
         return result
 
     def _targets(
-        self, action: str, relation: str, before: Request, to: str | Sequence[str] | None
+        self, action: str, relation: str, before: RequestRecord, to: str | Sequence[str] | None
     ) -> tuple[Target, ...] | None:
         """The posts ``to`` names, as the action table judges them (the default ones filled in)."""
         rule = table.RULES[action]
@@ -1486,7 +1486,7 @@ class Store:
         post: str,
         here: sqlite3.Row,
         relation: str,
-        before: Request,
+        before: RequestRecord,
         note: str,
         targets: tuple[Target, ...] | None,
     ) -> Case:
@@ -1538,7 +1538,7 @@ class Store:
         relation: str,
         account: str,
         post: str,
-        before: Request,
+        before: RequestRecord,
         targets: tuple[Target, ...],
         now: str,
     ) -> tuple[dict[str, Any], str]:
@@ -1603,13 +1603,13 @@ class Store:
         values = [_column(k, v) for k, v in changes.items()]
         db.execute(f"UPDATE requests SET {sets}, version = version + 1 WHERE id = ?", (*values, request_id))
 
-    def hand_back(self, shift: Shift, requests: Sequence[Request], sim_h: float, why: str) -> None:
+    def hand_back(self, shift: TrainingShift, requests: Sequence[RequestRecord], sim_h: float, why: str) -> None:
         """The shift is over: what is left in its person's queue goes back to the post's staff on duty."""
         with self.transaction() as db:
             for request in requests:
                 self._change(db, request, {"status": "away", "claimed_by": None}, "handed back", sim_h, note=why)
 
-    def record_outcomes(self, shift: Shift, outcomes: dict[str, tuple[float, str]]) -> int:
+    def record_outcomes(self, shift: TrainingShift, outcomes: dict[str, tuple[float, str]]) -> int:
         """After a shift: close the requests its person passed on that the simulation closed later
         (source id: when, and how). Returns how many were closed."""
         closed = 0
@@ -1634,7 +1634,7 @@ class Store:
         row = self.db.execute("SELECT holder FROM shifts WHERE id = ?", (shift_id,)).fetchone()
         return str(row[0]) if row is not None and row[0] else None
 
-    def _get(self, db: sqlite3.Connection, request_id: int) -> Request | None:
+    def _get(self, db: sqlite3.Connection, request_id: int) -> RequestRecord | None:
         row = db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
         return _request(row) if row else None
 
@@ -1649,8 +1649,8 @@ class Store:
         post: str,
         action: str,
         sim_h: float | None,
-        before: Request | None,
-        after: Request | None,
+        before: RequestRecord | None,
+        after: RequestRecord | None,
         *,
         target: str = "",
         note: str = "",
@@ -1690,7 +1690,7 @@ class Store:
     def _change(
         self,
         db: sqlite3.Connection,
-        before: Request,
+        before: RequestRecord,
         changes: dict[str, Any],
         action: str,
         sim_h: float | None,
@@ -1706,26 +1706,26 @@ class Store:
 
     # --- shifts ----------------------------------------------------------------------------------------
 
-    def current_shift(self) -> Shift | None:
+    def current_shift(self) -> TrainingShift | None:
         """The shift under way (running or paused), if any."""
         row = self.db.execute("SELECT * FROM shifts WHERE status != 'finished' ORDER BY id DESC LIMIT 1").fetchone()
         return self._shift(row) if row else None
 
-    def shift(self, shift_id: int) -> Shift | None:
+    def shift(self, shift_id: int) -> TrainingShift | None:
         row = self.db.execute("SELECT * FROM shifts WHERE id = ?", (shift_id,)).fetchone()
         return self._shift(row) if row else None
 
-    def last_shift(self) -> Shift | None:
+    def last_shift(self) -> TrainingShift | None:
         row = self.db.execute("SELECT * FROM shifts ORDER BY id DESC LIMIT 1").fetchone()
         return self._shift(row) if row else None
 
-    def _shift(self, row: sqlite3.Row) -> Shift:
+    def _shift(self, row: sqlite3.Row) -> TrainingShift:
         # read on every action of a shift: the (large) scenario document is parsed once per shift
         doc = self._docs.get(row["id"])
         if doc is None:
             doc = self._docs[row["id"]] = json.loads(row["scenario_doc"])
-        shift: Shift = _from_row(
-            Shift,
+        shift: TrainingShift = _from_row(
+            TrainingShift,
             row,
             scenario_doc=doc,
             epoch=dt.datetime.fromisoformat(row["epoch"]),
@@ -1746,7 +1746,7 @@ class Store:
         start_h: float,
         end_h: float,
         trainee: str = "",
-    ) -> Shift:
+    ) -> TrainingShift:
         self.check_post(post)
         with self.transaction() as db:
             if self.current_shift() is not None:
@@ -1802,7 +1802,7 @@ class Store:
                 "UPDATE shifts SET holder = ?, held_until = ? WHERE id = ?", (holder, time.time() + lease_s, shift_id)
             )
 
-    def engine_inputs(self, shift: Shift, after_seq: int = 0) -> list[Action]:
+    def engine_inputs(self, shift: TrainingShift, after_seq: int = 0) -> list[Action]:
         """The logged actions that steer the shift's simulation, in the order they were taken."""
         marks = ", ".join("?" for _ in ENGINE_INPUTS)
         rows = self.db.execute(
@@ -1812,7 +1812,7 @@ class Store:
         )
         return [_action(r) for r in rows]
 
-    def settles_to_confirm(self, shift: Shift, older_than_s: float | None = None) -> list[Request]:
+    def settles_to_confirm(self, shift: TrainingShift, older_than_s: float | None = None) -> list[RequestRecord]:
         """The shift's settled requests whose undo window (``older_than_s``, default the action table's)
         has passed and that are not yet final."""
         cutoff = time.time() - (table.UNDO_WINDOW_S if older_than_s is None else older_than_s)
@@ -1824,13 +1824,13 @@ class Store:
         )
         return [_request(r) for r in rows]
 
-    def confirm(self, shift: Shift, request: Request, sim_h: float) -> Action:
+    def confirm(self, shift: TrainingShift, request: RequestRecord, sim_h: float) -> Action:
         """Make a settle final: it can no longer be undone, and the simulation closes the request."""
         with self.transaction() as db:
             self._change(db, request, {}, "confirm", sim_h)
             return self._action_at(db, self.last_seq())
 
-    def apply_feed(self, shift: Shift, events: Sequence[FeedEvent]) -> int:
+    def apply_feed(self, shift: TrainingShift, events: Sequence[FeedEvent]) -> int:
         """Write what the simulated district did to the requests the shift's person works on. Returns
         how many were written (a request the store does not have is skipped: it was never handed over)."""
         written = 0
@@ -1916,8 +1916,8 @@ def _json(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def _request(row: sqlite3.Row) -> Request:
-    request: Request = _from_row(Request, row, summons=_json(row["summons"]) or {})
+def _request(row: sqlite3.Row) -> RequestRecord:
+    request: RequestRecord = _from_row(RequestRecord, row, summons=_json(row["summons"]) or {})
     return request
 
 

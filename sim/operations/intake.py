@@ -23,7 +23,7 @@ from typing import Any
 
 from sim import limits
 from sim.errors import MicrogovError
-from sim.store import PRIORITIES, SYSTEM, NewRequest, Store, iso
+from sim.operations.store import PRIORITIES, SYSTEM, NewRequest, Store, iso
 from sim.structure.ids import in_scope
 
 FORMATS = ("csv", "jsonl", "open311")
@@ -268,10 +268,10 @@ def _on_chain(post: str, origin: str) -> bool:
 
 def _differences(old: NewRequest | Any, new: NewRequest) -> str:
     """How a record differs from an earlier one with the same id (blank when it is the same request)."""
-    wrong = [f for f in _IDENTITY if getattr(old, f) != getattr(new, f)]
-    if not wrong:
+    differing = [f for f in _IDENTITY if getattr(old, f) != getattr(new, f)]
+    if not differing:
         return ""
-    shown = ", ".join(f"{f} {_quote(str(getattr(old, f)), 30)}" for f in wrong)
+    shown = ", ".join(f"{f} {_quote(str(getattr(old, f)), 30)}" for f in differing)
     return f"other content (there: {shown}); give each request its own id"
 
 
@@ -640,16 +640,16 @@ class _Checker:
 
     def _clean(self, text: str, name: str, label: str, problems: list[str]) -> str:
         most = FIELD_LIMITS.get(name, FIELD_LIMIT)
-        wrong = ""
+        problem = ""
         if len(text) > most:
-            wrong = f"{len(text):,} characters, more than the {most:,} allowed"
+            problem = f"{len(text):,} characters, more than the {most:,} allowed"
         elif "\x00" in text:
-            wrong = "a NUL character, which is not text"
+            problem = "a NUL character, which is not text"
         elif _SURROGATE.search(text):
-            wrong = "an unpaired surrogate (a broken \\uD800-\\uDFFF escape), which is not text"
-        if not wrong:
+            problem = "an unpaired surrogate (a broken \\uD800-\\uDFFF escape), which is not text"
+        if not problem:
             return text
-        problems.append(f"{label}: {wrong}")
+        problems.append(f"{label}: {problem}")
         self.reported.add(name)
         return ""
 

@@ -31,21 +31,21 @@ from sim.engine.streams import Streams
 from sim.engine.tokens import HUMAN, RequestToken
 from sim.engine.watch import DeskWatch
 from sim.errors import MicrogovError
-from sim.policies.base import DEPARTMENT_K
-from sim.scenario import Scenario
-from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
-from sim.store import (
+from sim.operations.store import (
     ENGINE_INPUTS,
     Action,
     FeedEvent,
     NewRequest,
     Refused,
-    Request,
-    Shift,
+    RequestRecord,
     Store,
+    TrainingShift,
     holder_id,
     load_district,
 )
+from sim.policies.base import DEPARTMENT_K
+from sim.scenario import Scenario
+from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
 from sim.structure import District, build_district
 from sim.structure.ids import in_scope, post_of
 
@@ -280,7 +280,7 @@ class LiveShift:
     def __init__(
         self,
         store: Store,
-        shift: Shift,
+        shift: TrainingShift,
         scenario: Scenario,
         *,
         district: District | None = None,
@@ -492,7 +492,7 @@ class LiveShift:
                     self._confirm(request)
                 self._flush(clock_h=self.clock_h)
 
-    def policy(self, request: Request) -> tuple[str, list[str]] | None:
+    def policy(self, request: RequestRecord) -> tuple[str, list[str]] | None:
         """What the post's own policy (the engine's yardstick) would do now with ``request``: the action
         and its targets' names (see ``PlayedPost.own_action``); ``None`` unless it is in the person's queue."""
         with self.lock:
@@ -502,13 +502,13 @@ class LiveShift:
             action, targets = self.played.own_action(req, req.post)
             return action, [post_of(t.node) for t in targets]
 
-    def key(self, request: Request) -> int | None:
+    def key(self, request: RequestRecord) -> int | None:
         """The simulation's key of ``request`` (the same request has it in the yardstick's run)."""
         with self.lock:
             req = self.tracked(request)
             return None if req is None else req.key
 
-    def handling_h(self, request: Request, z: float) -> float:
+    def handling_h(self, request: RequestRecord, z: float) -> float:
         """How long the post's own staff take over ``request`` (hours), for the standard normal ``z``:
         its category's handling time at the played post's kind (0 if it is not in the person's queue)."""
         with self.lock:
@@ -519,7 +519,7 @@ class LiveShift:
 
     # --- judging actions (the store's referee) -------------------------------------------------------
 
-    def default_target(self, request: Request, action: str) -> str | None:
+    def default_target(self, request: RequestRecord, action: str) -> str | None:
         """Where the simulation sends ``request`` on ``action`` with no target given: an escalation
         follows the priority's escalation path (which may skip a level)."""
         req = self.tracked(request)
@@ -528,7 +528,7 @@ class LiveShift:
             return up.node if up is not None else None
         return None
 
-    def refusal(self, request: Request, action: str, post: str, targets: Sequence[str]) -> str:
+    def refusal(self, request: RequestRecord, action: str, post: str, targets: Sequence[str]) -> str:
         """Why the simulation cannot carry out ``action`` on ``request`` now, or ``""`` (an observer
         first catches up with what the console playing the shift has done since)."""
         if self.observing:
@@ -546,7 +546,7 @@ class LiveShift:
             return f"{problem} (training shift {self.shift.id} plays {self.shift.post}, which would take it)"
         return problem
 
-    def tracked(self, request: Request) -> RequestToken | None:
+    def tracked(self, request: RequestRecord) -> RequestToken | None:
         if request.source != self.shift.source:
             return None
         return self.played.tracked.get(int(request.source_id))
@@ -642,7 +642,7 @@ class LiveShift:
         :meth:`yardstick`, if one was made for a shift played to the end), both are scored, and the
         after-action report is written (``report_dir``, default ``reports/shift-N`` beside the store).
         Returns the result, which the store keeps with the shift; ``progress`` is told each step."""
-        from sim.training import desk_decisions, lessons, score
+        from sim.training.scoring import desk_decisions, lessons, score
 
         with self.lock:
             store, engine, shift = self.store, self.engine, self.shift
@@ -694,7 +694,7 @@ class LiveShift:
     def _report(
         self, folder: Path, mine: Any, theirs: Any, baseline: Engine, end_h: float, taken: Sequence[Any]
     ) -> Path:
-        from sim.training import Briefing, write_report
+        from sim.training.scoring import Briefing, write_report
 
         shift, engine = self.shift, self.engine
         node = self.district.graph.nodes[shift.post]

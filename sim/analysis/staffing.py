@@ -15,13 +15,17 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.calendars import Calendar
 from sim.errors import MicrogovError
 from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from sim.experiment.executors import Executor
 
 
 def erlang_b(servers: int, load: float) -> float:
@@ -549,4 +553,36 @@ def staff_answer(
     }
 
 
-__all__ = ["MMC", "ServiceTarget", "StaffingError", "erlang_c", "servers_for", "staff_answer"]
+def staff(
+    file: str | Path | Scenario,
+    target: str,
+    *,
+    pool: int | None = None,
+    reps: int = 5,
+    days: float = 14.0,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    executor: Executor | None = None,
+) -> Any:
+    """Answer a staffing question; one row per simulated staffing × replication × KPI (the per-office
+    target shares are the rows whose KPI is ``target:<office>``). For notebooks: a pandas DataFrame in
+    the shape of ``results.csv``, like :func:`sim.experiment.compare`."""
+    import pandas as pd
+
+    from sim.scenario import load_scenario
+
+    scenario = file if isinstance(file, Scenario) else load_scenario(file, overrides)
+    answer = staff_answer(
+        scenario,
+        ServiceTarget.parse(target),
+        pool=pool,
+        reps=reps,
+        days=days,
+        seed=seed,
+        executor=executor,
+        keep_rows=True,
+    )
+    return pd.DataFrame(answer["rows"], columns=["scenario", "replication", "kpi", "value"])
+
+
+__all__ = ["MMC", "ServiceTarget", "StaffingError", "erlang_c", "servers_for", "staff", "staff_answer"]
