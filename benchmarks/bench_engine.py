@@ -52,6 +52,16 @@ def bare_simpy(seed: int, customers: int) -> float:
     return time.perf_counter() - start
 
 
+#: The engine's M/M/c of ``validate mmc`` in a child process (argv: customers, seed): the replication's
+#: seconds (model built beforehand) and its figures, so two checkouts can be compared on the same run.
+MMC = (
+    "import sys, time, json; from numpy.random import SeedSequence;"
+    "from sim.analysis.validation.cases import Settings, mmc;"
+    f"spec = mmc(Settings(customers=int(sys.argv[1])), {LAM}, {MU}, {C});"
+    "t = time.perf_counter(); figures = spec.replicate(SeedSequence(int(sys.argv[2])));"
+    "print(json.dumps({'s': time.perf_counter() - t, 'figures': figures}))"
+)
+
 YEAR = (
     "import sys, time, json; t = time.perf_counter();"
     "from sim.scenario import load_scenario; from sim.engine import simulate;"

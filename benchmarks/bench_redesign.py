@@ -1,0 +1,194 @@
+"""The engine in this checkout against a reference commit (the one before the redesign), side by side.
+
+The reference is extracted with ``git archive`` into a temporary folder (removed at the end). The same
+workloads then run in fresh child processes, alternating reference and this checkout round by round,
+with the same Python and each tree on ``PYTHONPATH`` (and as the working folder):
+
+(a) the engine's M/M/c of ``validate mmc`` (``bench_engine``'s model and size; the replication's time);
+(b) the district ``scenarios/haigang-2020.toml`` for N days with the event log on, the scenario's seed
+    (the whole child's time: imports, loading, the run and closing the log).
+
+Each figure is the median of the rounds; the ratio is this checkout's median over the reference's (below
+1 is faster). Both trees must give the same result: the M/M/c figures equal, and the event logs the same
+rows (a SHA-256 over each column's name and values, dictionary columns decoded). A difference is
+reported and the script exits with status 1.
+
+Run: ``.venv/bin/python benchmarks/bench_redesign.py [--ref COMMIT] [--days N] [--rounds N] [--quick]
+[--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from _measure import ROOT, measure
+from bench_engine import MMC, YEAR, C, N
+
+REF = "21e22af"
+SCENARIO = "scenarios/haigang-2020.toml"
+#: Run first in every child: the package must come from the tree under test, not from the editable install.
+OWN_TREE = (
+    "import pathlib, sim;"
+    "assert pathlib.Path(sim.__file__).resolve().is_relative_to(pathlib.Path.cwd().resolve()), sim.__file__;"
+)
+
+
+@dataclass
+class Workload:
+    name: str
+    ref_s: list[float] = field(default_factory=list)
+    new_s: list[float] = field(default_factory=list)
+    identical: bool | None = None
+    evidence: str = ""
+
+    @property
+    def ref_median(self) -> float:
+        return statistics.median(self.ref_s)
+
+    @property
+    def new_median(self) -> float:
+        return statistics.median(self.new_s)
+
+    def row(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(ref_median_s=self.ref_median, new_median_s=self.new_median, ratio=self.new_median / self.ref_median)
+        return out
+
+
+def extract(commit: str, into: Path) -> str:
+    """The tree of ``commit`` unpacked into ``into``; returns the full commit id."""
+    try:
+        full = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except subprocess.CalledProcessError:
+        raise SystemExit(f"error: --ref {commit!r}: no such commit in {ROOT}") from None
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", full], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return full
+
+
+def head() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
+
+
+def run_in(tree: Path, code: str, *args: str) -> dict[str, Any]:
+    measured = measure(OWN_TREE + code, *args, env={"PYTHONPATH": str(tree)}, cwd=tree)
+    out: dict[str, Any] = json.loads(measured.stdout)
+    return out
+
+
+def log_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 over each column's name and values (dictionary columns decoded, strings as UTF-8 with
+    their lengths), and the number of rows: equal for two logs with the same rows whatever their files'
+    row groups, dictionaries or compression."""
+    table = pq.read_table(path)
+    h = hashlib.sha256()
+    for name in table.column_names:
+        h.update(name.encode())
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        array = column.combine_chunks()
+        h.update(np.asarray(array.is_null()).tobytes())
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            values = array.to_pylist()
+            h.update(np.fromiter((len(v or "") for v in values), dtype=np.int64, count=len(values)).tobytes())
+            h.update("".join(v or "" for v in values).encode())
+        else:
+            h.update(np.ascontiguousarray(array.to_numpy(zero_copy_only=False)).tobytes())
+    return h.hexdigest(), table.num_rows
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ref", default=REF, help=f"the reference commit (default {REF})")
+    parser.add_argument("--days", type=float, default=None, help="days of the district run (default 80; 10 quick)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each running both trees (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: 50,000 M/M/c requests, 10 days")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    opts = parser.parse_args([] if argv is None else argv)
+    if opts.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    days = opts.days if opts.days is not None else (10.0 if opts.quick else 80.0)
+    if not days > 0:
+        parser.error("--days must be more than 0")
+    customers = 50_000 if opts.quick else N
+    mmc = Workload(f"M/M/{C}, {customers:,} requests (validate mmc)")
+    district = Workload(f"haigang-2020, {days:g} days, event log on")
+    with tempfile.TemporaryDirectory(prefix="microgov-bench-ref-") as tmp:
+        ref_tree = Path(tmp) / "ref"
+        full = extract(opts.ref, ref_tree)
+        trees = {"ref": ref_tree, "new": ROOT}
+        for tree in trees.values():  # compile the bytecode first, so that no round pays for it
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "sim")], check=True)
+        figures: dict[str, Any] = {}
+        digests: dict[str, tuple[str, int]] = {}
+        for r in range(opts.rounds):
+            for side, tree in trees.items():
+                got = run_in(tree, MMC, str(customers), "1")
+                (mmc.ref_s if side == "ref" else mmc.new_s).append(got["s"])
+                figures.setdefault(side, got["figures"])
+                events = Path(tmp) / f"{side}.parquet"
+                year = run_in(tree, YEAR, str((tree / SCENARIO).resolve()), str(events), str(days))
+                (district.ref_s if side == "ref" else district.new_s).append(year["s"])
+                if side not in digests:
+                    digests[side] = log_digest(events)
+                say(f"round {r + 1}/{opts.rounds} {side}: M/M/c {got['s']:.2f} s, district {year['s']:.2f} s")
+        mmc.identical = figures["ref"] == figures["new"]
+        mmc.evidence = "figures equal" if mmc.identical else f"figures differ: {figures['ref']} vs {figures['new']}"
+        district.identical = digests["ref"] == digests["new"]
+        (dr, nr), (dn, nn) = digests["ref"], digests["new"]
+        district.evidence = (
+            f"event log {nr:,} rows, sha256 {dr[:16]}"
+            if district.identical
+            else f"logs differ: {dr[:16]} ({nr:,} rows) vs {dn[:16]} ({nn:,} rows)"
+        )
+    result = {
+        "ref": full,
+        "new": head(),
+        "rounds": opts.rounds,
+        "python": sys.version.split()[0],
+        "workloads": [w.row() for w in (mmc, district)],
+    }
+    if opts.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"engine: this checkout ({result['new']}) against {full[:7]}, median of {opts.rounds} alternating rounds")
+        print(f"  {'workload':<44} {'ref s':>8} {'new s':>8} {'new/ref':>8}   same result")
+        for w in (mmc, district):
+            same = "yes" if w.identical else "NO"
+            ratio = w.new_median / w.ref_median
+            print(f"  {w.name:<44} {w.ref_median:>8.2f} {w.new_median:>8.2f} {ratio:>8.2f}   {same}: {w.evidence}")
+    if not (mmc.identical and district.identical):
+        raise SystemExit(1)
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
