@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ SCHEMA_FIELDS = [
     ("detail", pa.dictionary(pa.int32(), pa.string())),
 ]
 
-#: How rows are buffered before a batch is written.
+#: A buffered row's fields, in order, and the integer type each is written as (``t`` stays float).
 ROW = np.dtype(
     [
         ("rid", "i8"),
@@ -180,7 +181,12 @@ class EventLog:
     def flush(self) -> None:
         if not self.rows or self._writer is None:
             return
-        rows = np.array(self.rows, dtype=ROW)
+        n = len(self.rows)
+        # Every field is a number (the integers far below 2**53), so one pass over the flattened rows into
+        # float64 is exact and about twice as fast as numpy's conversion of tuples into records.
+        flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * len(ROW))
+        cols = np.ascontiguousarray(flat.reshape(n, len(ROW)).T)
+        rows = {name: cols[k].astype(ROW[name], copy=False) for k, name in enumerate(ROW.names)}
         t = pa.array(rows["t"])
         post = pa.array(rows["post"])
         ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)
@@ -199,7 +205,7 @@ class EventLog:
             pa.DictionaryArray.from_arrays(pa.array(rows["det"]), details),
         ]
         self._writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
-        self.written += len(self.rows)
+        self.written += n
         self._reset()
 
     def close(self) -> None:
