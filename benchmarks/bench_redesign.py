@@ -13,8 +13,10 @@ Each figure is the median of the rounds; the ratio is this checkout's median ove
 rows (a SHA-256 over each column's name and values, dictionary columns decoded). A difference is
 reported and the script exits with status 1.
 
-Run: ``.venv/bin/python benchmarks/bench_redesign.py [--ref COMMIT] [--days N] [--rounds N] [--quick]
-[--json]``
+``--new COMMIT`` measures that commit (extracted the same way) instead of this checkout as it is.
+
+Run: ``.venv/bin/python benchmarks/bench_redesign.py [--ref COMMIT] [--new COMMIT] [--days N] [--rounds N]
+[--quick] [--json]``
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import hashlib
 import io
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -90,7 +93,8 @@ def head() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
+    changed = " with uncommitted changes" if git("status", "--porcelain") else ""
+    return f"this checkout ({git('rev-parse', '--short', 'HEAD')}{changed})"
 
 
 def run_in(tree: Path, code: str, *args: str) -> dict[str, Any]:
@@ -128,6 +132,7 @@ def say(text: str) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ref", default=REF, help=f"the reference commit (default {REF})")
+    parser.add_argument("--new", default=None, help="a commit to measure instead of this checkout as it is")
     parser.add_argument("--days", type=float, default=None, help="days of the district run (default 80; 10 quick)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each running both trees (default 3)")
     parser.add_argument("--quick", action="store_true", help="small sizes: 50,000 M/M/c requests, 10 days")
@@ -141,10 +146,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     customers = 50_000 if opts.quick else N
     mmc = Workload(f"M/M/{C}, {customers:,} requests (validate mmc)")
     district = Workload(f"haigang-2020, {days:g} days, event log on")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the temporary trees are removed
     with tempfile.TemporaryDirectory(prefix="microgov-bench-ref-") as tmp:
         ref_tree = Path(tmp) / "ref"
         full = extract(opts.ref, ref_tree)
         trees = {"ref": ref_tree, "new": ROOT}
+        if opts.new is not None:
+            trees["new"] = Path(tmp) / "new"
+            new_label = extract(opts.new, trees["new"])[:7]
+        else:
+            new_label = head()
         for tree in trees.values():  # compile the bytecode first, so that no round pays for it
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "sim")], check=True)
         figures: dict[str, Any] = {}
@@ -171,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     result = {
         "ref": full,
-        "new": head(),
+        "new": new_label,
         "rounds": opts.rounds,
         "python": sys.version.split()[0],
         "workloads": [w.row() for w in (mmc, district)],
@@ -179,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if opts.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"engine: this checkout ({result['new']}) against {full[:7]}, median of {opts.rounds} alternating rounds")
+        print(f"engine: {result['new']} against {full[:7]}, median of {opts.rounds} alternating rounds")
         print(f"  {'workload':<44} {'ref s':>8} {'new s':>8} {'new/ref':>8}   same result")
         for w in (mmc, district):
             same = "yes" if w.identical else "NO"
