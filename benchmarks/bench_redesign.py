@@ -8,7 +8,8 @@ with the same Python and each tree on ``PYTHONPATH`` (and as the working folder)
 (b) the district ``scenarios/haigang-2020.toml`` for N days with the event log on, the scenario's seed
     (the whole child's time: imports, loading, the run and closing the log).
 
-Each figure is the median of the rounds; the ratio is this checkout's median over the reference's (below
+Each figure is the median of the rounds, as wall seconds and as CPU seconds (all the child's threads; less
+disturbed by other work on a shared machine); a ratio is this checkout's median over the reference's (below
 1 is faster). Both trees must give the same result: the M/M/c figures equal, and the event logs the same
 rows (a SHA-256 over each column's name and values, dictionary columns decoded). A difference is
 reported and the script exits with status 1.
@@ -52,24 +53,33 @@ OWN_TREE = (
 
 @dataclass
 class Workload:
+    """One workload's wall seconds and CPU seconds (all the child's threads) per round, for each tree."""
+
     name: str
     ref_s: list[float] = field(default_factory=list)
     new_s: list[float] = field(default_factory=list)
+    ref_cpu_s: list[float] = field(default_factory=list)
+    new_cpu_s: list[float] = field(default_factory=list)
     identical: bool | None = None
     evidence: str = ""
 
-    @property
-    def ref_median(self) -> float:
-        return statistics.median(self.ref_s)
+    def add(self, side: str, got: dict[str, Any]) -> None:
+        (self.ref_s if side == "ref" else self.new_s).append(got["s"])
+        (self.ref_cpu_s if side == "ref" else self.new_cpu_s).append(got["cpu_s"])
 
-    @property
-    def new_median(self) -> float:
-        return statistics.median(self.new_s)
+    def medians(self) -> dict[str, float]:
+        m = {name: statistics.median(getattr(self, name)) for name in ("ref_s", "new_s", "ref_cpu_s", "new_cpu_s")}
+        return {
+            "ref_median_s": m["ref_s"],
+            "new_median_s": m["new_s"],
+            "ratio": m["new_s"] / m["ref_s"],
+            "ref_median_cpu_s": m["ref_cpu_s"],
+            "new_median_cpu_s": m["new_cpu_s"],
+            "cpu_ratio": m["new_cpu_s"] / m["ref_cpu_s"],
+        }
 
     def row(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(ref_median_s=self.ref_median, new_median_s=self.new_median, ratio=self.new_median / self.ref_median)
-        return out
+        return {**asdict(self), **self.medians()}
 
 
 def extract(commit: str, into: Path) -> str:
@@ -163,11 +173,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for r in range(opts.rounds):
             for side, tree in trees.items():
                 got = run_in(tree, MMC, str(customers), "1")
-                (mmc.ref_s if side == "ref" else mmc.new_s).append(got["s"])
+                mmc.add(side, got)
                 figures.setdefault(side, got["figures"])
                 events = Path(tmp) / f"{side}.parquet"
                 year = run_in(tree, YEAR, str((tree / SCENARIO).resolve()), str(events), str(days))
-                (district.ref_s if side == "ref" else district.new_s).append(year["s"])
+                district.add(side, year)
                 if side not in digests:
                     digests[side] = log_digest(events)
                 say(f"round {r + 1}/{opts.rounds} {side}: M/M/c {got['s']:.2f} s, district {year['s']:.2f} s")
@@ -191,11 +201,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps(result, indent=2))
     else:
         print(f"engine: {result['new']} against {full[:7]}, median of {opts.rounds} alternating rounds")
-        print(f"  {'workload':<44} {'ref s':>8} {'new s':>8} {'new/ref':>8}   same result")
+        print(
+            f"  {'workload':<44} {'ref s':>7} {'new s':>7} {'new/ref':>7}  {'CPU ref':>7} {'CPU new':>7} {'new/ref':>7}"
+        )
         for w in (mmc, district):
-            same = "yes" if w.identical else "NO"
-            ratio = w.new_median / w.ref_median
-            print(f"  {w.name:<44} {w.ref_median:>8.2f} {w.new_median:>8.2f} {ratio:>8.2f}   {same}: {w.evidence}")
+            m = w.medians()
+            print(
+                f"  {w.name:<44} {m['ref_median_s']:>7.2f} {m['new_median_s']:>7.2f} {m['ratio']:>7.2f}  "
+                f"{m['ref_median_cpu_s']:>7.2f} {m['new_median_cpu_s']:>7.2f} {m['cpu_ratio']:>7.2f}"
+            )
+        for w in (mmc, district):
+            print(f"  {w.name}: {'the same result' if w.identical else 'DIFFERENT RESULTS'} ({w.evidence})")
     if not (mmc.identical and district.identical):
         raise SystemExit(1)
     return result
