@@ -76,6 +76,8 @@ class Workload:
             "ref_median_cpu_s": m["ref_cpu_s"],
             "new_median_cpu_s": m["new_cpu_s"],
             "cpu_ratio": m["new_cpu_s"] / m["ref_cpu_s"],
+            "best_ratio": min(self.new_s) / min(self.ref_s),
+            "best_cpu_ratio": min(self.new_cpu_s) / min(self.ref_cpu_s),
         }
 
     def row(self) -> dict[str, Any]:
