@@ -94,7 +94,8 @@ def extract(commit: str, into: Path) -> str:
             check=True,
         ).stdout.strip()
     except subprocess.CalledProcessError:
-        raise SystemExit(f"error: --ref {commit!r}: no such commit in {ROOT}") from None
+        print(f"error: {commit!r}: no such commit in {ROOT}", file=sys.stderr)
+        raise SystemExit(2) from None
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", full], capture_output=True, check=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
