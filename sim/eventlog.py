@@ -188,7 +188,7 @@ class EventLog:
             return
         n = len(self.rows)
         # Every field is a number (the integers far below 2**53), so one pass over the flattened rows into
-        # float64 is exact and about twice as fast as numpy's conversion of tuples into records.
+        # float64 is exact and cheaper than numpy's conversion of tuples into records (about a sixth less CPU).
         width = len(ROW_FIELDS)
         flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * width)
         cols = np.ascontiguousarray(flat.reshape(n, width).T)
