@@ -19,12 +19,12 @@ class Measured:
     stdout: str
 
 
-def measure(code: str, *args: str, env: dict[str, str] | None = None) -> Measured:
-    """Run ``python -c code args`` once; the child's own rusage gives its peak RSS."""
+def measure(code: str, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measured:
+    """Run ``python -c code args`` once in ``cwd``; the child's own rusage gives its peak RSS."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         env={**os.environ, **(env or {})},
         text=True,

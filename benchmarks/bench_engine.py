@@ -52,11 +52,22 @@ def bare_simpy(seed: int, customers: int) -> float:
     return time.perf_counter() - start
 
 
+#: The engine's M/M/c of ``validate mmc`` in a child process (argv: customers, seed): the replication's
+#: wall and CPU seconds (model built beforehand) and its figures, so two checkouts can be compared.
+MMC = (
+    "import sys, time, json; from numpy.random import SeedSequence;"
+    "from sim.analysis.validation.cases import Settings, mmc;"
+    f"spec = mmc(Settings(customers=int(sys.argv[1])), {LAM}, {MU}, {C});"
+    "t, c = time.perf_counter(), time.process_time(); figures = spec.replicate(SeedSequence(int(sys.argv[2])));"
+    "print(json.dumps({'s': time.perf_counter() - t, 'cpu_s': time.process_time() - c, 'figures': figures}))"
+)
+
 YEAR = (
-    "import sys, time, json; t = time.perf_counter();"
+    "import sys, time, json; t, c = time.perf_counter(), time.process_time();"
     "from sim.scenario import load_scenario; from sim.engine import simulate;"
     "r = simulate(load_scenario(sys.argv[1]), days=float(sys.argv[3]), events=sys.argv[2]);"
-    "print(json.dumps({'s': time.perf_counter() - t, 'requests': r.kpis['requests'], 'rows': r.event_rows}))"
+    "print(json.dumps({'s': time.perf_counter() - t, 'cpu_s': time.process_time() - c,"
+    " 'requests': r.kpis['requests'], 'rows': r.event_rows}))"
 )
 
 

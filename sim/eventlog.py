@@ -1,6 +1,8 @@
 """The event log: every state change of every request, like the audit trail of a case-handling platform.
 
-Rows are written to Parquet in batches while the engine runs, so memory stays flat however long the run.
+Rows are written to Parquet in batches while the engine runs, so memory stays flat however long the run;
+a batch is encoded and compressed on a thread of its own while the engine goes on (Arrow's writer releases
+the interpreter's lock), one batch at a time and in order, so the file is the same as if written inline.
 The first four columns carry the XES standard names (``case:concept:name`` holds the request id,
 ``concept:name`` the activity, ``time:timestamp``, ``org:resource`` the post's node id), so
 process-mining tools (pm4py, Disco, ProM) read the file as it is; the rest are the domain's own: time in
@@ -12,10 +14,13 @@ files.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +58,19 @@ SCHEMA_FIELDS = [
     ("detail", pa.dictionary(pa.int32(), pa.string())),
 ]
 
-#: How rows are buffered before a batch is written.
-ROW = np.dtype(
-    [
-        ("rid", "i8"),
-        ("t", "f8"),
-        ("act", "i1"),
-        ("post", "i4"),
-        ("actor", "i1"),
-        ("handler", "i4"),
-        ("cat", "i2"),
-        ("prio", "i1"),
-        ("det", "i4"),
-    ]
+#: A buffered row's fields, in order, and the type each is written as.
+ROW_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rid", "i8"),
+    ("t", "f8"),
+    ("act", "i1"),
+    ("post", "i4"),
+    ("actor", "i1"),
+    ("handler", "i4"),
+    ("cat", "i2"),
+    ("prio", "i1"),
+    ("det", "i4"),
 )
+ROW = np.dtype(list(ROW_FIELDS))
 
 #: Friendly names the reader gives the standard columns.
 FRIENDLY = {
@@ -132,6 +136,8 @@ class EventLog:
         except OSError as exc:
             raise EventLogError(f"{self.path}: cannot write the event log ({exc.strerror})") from None
         self.written = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="microgov-event-log")
+        self._pending: Future[None] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -156,7 +162,13 @@ class EventLog:
     def flush(self) -> None:
         if not self.rows or self._writer is None:
             return
-        rows = np.array(self.rows, dtype=ROW)
+        n = len(self.rows)
+        # Every field is a number (the integers far below 2**53), so one pass over the flattened rows into
+        # float64 is exact and cheaper than numpy's conversion of tuples into records (about a sixth less CPU).
+        width = len(ROW_FIELDS)
+        flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * width)
+        cols = np.ascontiguousarray(flat.reshape(n, width).T)
+        rows = {name: cols[k].astype(kind, copy=False) for k, (name, kind) in enumerate(ROW_FIELDS)}
         t = pa.array(rows["t"])
         post = pa.array(rows["post"])
         ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)
@@ -174,24 +186,44 @@ class EventLog:
             pa.DictionaryArray.from_arrays(pa.array(rows["prio"]), self._priorities),
             pa.DictionaryArray.from_arrays(pa.array(rows["det"]), details),
         ]
-        self._writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
-        self.written += len(self.rows)
+        batch = pa.RecordBatch.from_arrays(columns, schema=self.schema)
+        self._wait()
+        self._pending = self._pool.submit(self._writer.write_batch, batch)
+        self.written += n
         self._reset()
 
+    def _wait(self) -> None:
+        """Let the batch being written finish (its error, if any, raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def close(self) -> None:
-        """Write what is buffered and move the finished file into place."""
+        """Write what is buffered and move the finished file into place (on failure, drop it and raise)."""
         if self._writer is None:
             return
-        self.flush()
-        self._writer.close()
+        try:
+            self.flush()
+            self._wait()
+            self._writer.close()
+        except BaseException:
+            self.abort()
+            raise
         self._writer = None
+        self._pool.shutdown()
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop a log that will not be finished (the run failed)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.cancel()
+            wait([pending])
+        self._pool.shutdown()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(OSError, pa.ArrowException):  # the run has failed already: say why, not this
+                writer.close()
         self.tmp.unlink(missing_ok=True)
 
 
