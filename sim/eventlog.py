@@ -141,6 +141,11 @@ class EventLog:
         self._reset()
 
     def _reset(self) -> None:
+        """Empty the buffer in place: ``append`` stays the same bound method for the whole run, so the
+        engine and its rules may hold it (a flushed batch was converted to columns already)."""
+        if hasattr(self, "rows"):
+            self.rows.clear()
+            return
         self.rows: list[tuple[int, float, int, int, int, int, int, int, int]] = []
         self.append = self.rows.append
 

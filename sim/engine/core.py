@@ -70,7 +70,8 @@ class Engine:
         self.metrics = metrics or metrics_for(net, warmup_h=warmup_h, end_h=end_h, sample_h=sample_h)
         self.measure = Measure(self.metrics, net.satisfaction)
         self.where = [0] * len(KINDS)
-        self._row: Callable[[Row], None] | None = log.append if log is not None else None
+        self.row: Callable[[Row], None] | None = log.append if log is not None else None
+        """Appends a row to the event log (the same method for the whole run), or None without a log."""
         self.details = {"": 0, **{text: self.detail(text) for text in DETAILS}}
         self.played: PlayedPost | None = None
         self.watching: DeskWatch | None = None
@@ -91,8 +92,8 @@ class Engine:
         Call(self.env, delay, value, fn)
 
     def record(self, row: Row) -> None:
-        if self._row:
-            self._row(row)
+        if self.row:
+            self.row(row)
 
     def detail(self, text: str) -> int:
         return self.log.detail_code(text) if self.log is not None else 0
@@ -115,7 +116,6 @@ class Engine:
         """Let the event log write what it holds (between blocks of arrivals)."""
         if self.log is not None:
             self.log.maybe_flush()
-            self._row = self.log.append
 
     def stop_at(self, t: float) -> None:
         """The last arrival of a run of ``max_arrivals`` requests came at ``t``: the run's end."""
@@ -141,8 +141,8 @@ class Engine:
         req.version += 1
         now = self.env.now
         req.queued_at = now
-        if self._row:
-            self._row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
+        if self.row:
+            self.row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
         if self.watching is not None:
             self.watching.entered(req, post.idx, now, self.injected)
         played = self.played
@@ -257,8 +257,8 @@ class Engine:
         req.state = SERVING
         if req.counted:
             self.measure.picked(req, post, now)
-        if self._row:
-            self._row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
+        if self.row:
+            self.row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
         if req.handoff is not None and post.kind == GRID_K:
             took = self.routing.handling(self.z(req))
         else:
@@ -374,8 +374,8 @@ class Engine:
         del self.live[req.id]
         self.where[req.post.kind if req.post is not None else post.kind] -= 1
         self.metrics.leave_system(self.env.now, req.arrived)
-        if self._row:
-            self._row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
+        if self.row:
+            self.row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
         if self.played is not None:
             self.played.closed(req, post, level, fixed)
         if self.watching is not None:
@@ -390,8 +390,8 @@ class Engine:
         del self.live[req.id]
         self.where[post.kind] -= 1
         self.metrics.leave_system(now, req.arrived)
-        if self._row:
-            self._row((req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
+        if self.row:
+            self.row((req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
         if self.played is not None:
             self.played.closed(req, post, abandoned=True)
         if self.watching is not None:
@@ -400,7 +400,11 @@ class Engine:
             self.measure.abandoned(req)
 
     def arm(self, req: RequestToken) -> None:
-        self.deadlines.arm(req)
+        """Schedule the request's next alarm (``Deadlines.alarm``): response check, resolution deadline
+        or patience, whichever comes first."""
+        t = min(req.next_resp, req.res_check, req.patience_at)
+        if t < INF:
+            Call(self.env, t - self.env.now, req, self.deadlines.alarm)
 
     # --- a desk watched or played ------------------------------------------------------------------
 

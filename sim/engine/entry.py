@@ -70,7 +70,8 @@ class Entry:
         req = self._new(t, cat, self.prio_of[cat], origin, office, community, need, joint, key)
         req.settle_draw, req.solve_draw, req.repeat_draw, req.route_draw, req.variates = u, u2, urep, uroute, zs
         req.patience_at = engine.patience.deadline(req, zp)
-        engine.record((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
+        if engine.row:
+            engine.row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
         if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
             engine.stop_at(t)
         engine.arm(req)

@@ -88,6 +88,9 @@ class Floor(Protocol):
     metrics: Any
     """The KPI observer's counters (``sim.metrics.Metrics``)."""
     posts: list[Any]
+    row: Callable[[tuple[int, float, int, int, int, int, int, int, int]], None] | None
+    """Appends a row to the event log (the same for the whole run), or None: for rules on the hot path;
+    others call ``record``."""
 
     @property
     def now(self) -> float: ...

@@ -67,22 +67,17 @@ class NeverEscalate:
 
 
 class Deadlines:
-    """Each request's alarm clock: its next response check (``escalation`` decides), its resolution
-    deadline (flagged when missed), and its resident's patience (``patience`` decides)."""
+    """What each request's alarm clock asks when it goes off: its response check (``escalation``
+    decides), its resolution deadline (flagged when missed), its resident's patience (``patience``
+    decides). The floor sets the alarm (``Floor.arm``) for the first of them."""
 
     def __init__(self, floor: Floor, escalation: Escalation, patience: Patience) -> None:
         self.floor = floor
         self.escalation = escalation
         self.patience = patience
 
-    def arm(self, req: Token) -> None:
-        """Schedule the request's next alarm: its response check, resolution deadline or patience."""
-        t = min(req.next_resp, req.res_check, req.patience_at)
-        if t < INF:
-            floor = self.floor
-            floor.call(t - floor.now, req, self._alarm)
-
-    def _alarm(self, ev: Any) -> None:
+    def alarm(self, ev: Any) -> None:
+        """A request's alarm has gone off (``Floor.arm`` set it): decide what each deadline due asks."""
         req = ev._value
         if req.state == CLOSED or req.state == HELD:
             return
@@ -100,4 +95,4 @@ class Deadlines:
             if self.patience.gives_up(req):
                 self.patience.abandon(req, now)
                 return
-        self.arm(req)
+        floor.arm(req)

@@ -34,18 +34,20 @@ class Handling:
 
     def handle(self, req: Token, post: Desk, server: int, now: float) -> None:
         """Carry out the decision on ``req``, worked on at ``post`` by handler ``server``."""
-        floor = self.floor
+        floor, row = self.floor, self.floor.row
         decision = self.decide(req, post)
         if decision == SETTLE:
             floor.respond(req, now)
-            floor.record((req.id, now, SETTLED, post.idx, post.actor, server, req.cat, req.prio, 0))
+            if row:
+                row((req.id, now, SETTLED, post.idx, post.actor, server, req.cat, req.prio, 0))
             floor.close(req, post, post.level + 1 if post.kind != DISTRICT_K else DISTRICT_O, post.actor, server)
         elif decision == PASS:
             floor.respond(req, now)
             if post.kind == STREET_K and self.whistle.blows(req, now):
                 self.whistle.call(req, post, server, now)
                 return
-            floor.record((req.id, now, PASSED, post.idx, post.actor, server, req.cat, req.prio, 0))
+            if row:
+                row((req.id, now, PASSED, post.idx, post.actor, server, req.cat, req.prio, 0))
             self.departments.refer(req, floor.posts[req.needed[0]])
         else:
             parent = post.up[req.prio]
