@@ -70,6 +70,8 @@ class Engine:
         self.metrics = metrics or metrics_for(net, warmup_h=warmup_h, end_h=end_h, sample_h=sample_h)
         self.measure = Measure(self.metrics, net.satisfaction)
         self.where = [0] * len(KINDS)
+        self.handling = [c.handling for c in net.categories]
+        """Per category and post kind, the handling time from a standard normal variate."""
         self.row: Callable[[Row], None] | None = log.append if log is not None else None
         """Appends a row to the event log (the same method for the whole run), or None without a log."""
         self.details = {"": 0, **{text: self.detail(text) for text in DETAILS}}
@@ -268,7 +270,7 @@ class Engine:
                 z = zs[k]
             else:
                 z = self.z(req)
-            took = self.net.categories[req.cat].handling[post.kind](z)
+            took = self.handling[req.cat][post.kind](z)
         job = Job(post, line, server, now, line.until, took)
         req.job = job
         # booked now, its length known: on duty until the person's shift ends, overtime after it

@@ -8,6 +8,7 @@ the store), which a person reads and acts on; a post played by a person links th
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -57,7 +58,9 @@ Row = tuple[int, float, int, int, int, int, int, int, int]
 
 class Call(Timeout):
     """A timeout that calls ``fn(event)`` when it fires: SimPy's Timeout with its callback given up
-    front, the engine's one kind of scheduled event."""
+    front, the engine's one kind of scheduled event. It goes on the environment's queue as
+    ``Environment.schedule`` puts it there (time, priority, a running number, the event), without the
+    call: the engine schedules several events per request."""
 
     def __init__(self, env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
         self.env = env
@@ -65,7 +68,7 @@ class Call(Timeout):
         self._value = value
         self._delay = delay
         self._ok = True
-        env.schedule(self, NORMAL, delay)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
 
 
 class RequestToken:
