@@ -13,7 +13,7 @@ from console.screens.compare import CompareScreen
 from console.screens.modals import HelpScreen
 from console.screens.replay import ReplayScreen
 from console.screens.structure import StructureScreen
-from console.widgets import QueueView
+from console.widgets import QueueRow, QueueView, due_style
 
 
 class Recorder(MicrogovApp):
@@ -435,3 +435,18 @@ async def test_chinese_labels(small_world):
         assert {"播放", "跳转", "筛选", "帮助", "退出"} <= descriptions
         assert "回放" in str(app.screen.query_one("ModeBar").render())
         assert "类别" in str(app.screen.query_one("#queue-header").render())
+
+
+def test_a_deadline_is_due_soon_in_its_last_quarter_in_every_queue():
+    """The README's rule (yellow in the last quarter of the deadline, red when late), one function for
+    Replay's queue and the operators' desk: an urgent request's 2 h response is soon in its last 30
+    minutes; a special one's 30 minutes in its last 15 (the floor); a week's resolution in its last 42 h."""
+
+    def row(arrived: float, due: float) -> QueueRow:
+        return QueueRow(1, "S1", "urgent", "blocked_drain", "waiting", arrived, due)
+
+    assert due_style(row(0.0, 2.0), 1.4) is None
+    assert due_style(row(0.0, 2.0), 1.6) == "queue--soon"
+    assert due_style(row(0.0, 0.5), 0.2) is None and due_style(row(0.0, 0.5), 0.3) == "queue--soon"
+    assert due_style(row(0.0, 168.0), 125.0) is None and due_style(row(0.0, 168.0), 127.0) == "queue--soon"
+    assert due_style(row(0.0, 2.0), 2.01) == "queue--late"

@@ -29,7 +29,7 @@ from textual.widgets import ContentSwitcher, Header, Static
 from console.desk import Desk, to_hours
 from console.screens.base import PaletteCommand, QueueScreen
 from console.screens.modals import Confirm, Pick, Prompt
-from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, fit, hours
+from console.widgets import Field, KeyFooter, QueueRow, QueueView, WorkProgress, due_style, fit, hours
 from sim.operations.store import UNDO_WINDOW_S, Action, RequestRecord
 from sim.structure.ids import office_of, post_of
 from sim.visible import visible
@@ -65,8 +65,7 @@ class DeskQueue(QueueView):
     def cells(self, row: QueueRow, width: int) -> list[tuple[str, str | None]]:
         lab = self.labels
         left = row.due_h - self.clock_h
-        length = max(row.due_h - row.arrived_h, 0.0)
-        urgency = "queue--late" if left < 0 else ("queue--soon" if left < max(0.25, 0.25 * length) else None)
+        urgency = due_style(row, self.clock_h)
         countdown = f"{lab.get('late', 'late')} {hours(-left)}" if left < 0 else f"{lab.get('in', 'in')} {hours(left)}"
         widths = self.widths(width)
         used = sum(w + 1 for name, w in widths.items() if name != "request")
