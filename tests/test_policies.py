@@ -10,6 +10,7 @@ from sim.engine.network import build_network
 from sim.engine.streams import Streams
 from sim.policies.arrivals import Generated, Replayed
 from sim.policies.escalation import EscalateUnanswered, NeverEscalate
+from sim.policies.neighbours import Neighbours, NoNeighbours
 from sim.policies.patience import Impatient, NoPatience
 from sim.policies.routing import DepartmentalGrids, OneTeam
 from sim.policies.triage import ESCALATE, Subject
@@ -32,6 +33,7 @@ def kinds(engine: Engine) -> dict[str, type]:
         "whistle": type(engine.whistle),
         "routing": type(engine.routing),
         "patience": type(engine.patience),
+        "neighbours": type(engine.neighbours),
     }
 
 
@@ -49,6 +51,8 @@ def test_the_scenario_chooses_each_rule():
     assert swapped["whistle"] is NoWhistle and swapped["routing"] is DepartmentalGrids
     assert swapped["patience"] is NoPatience and swapped["escalation"] is NeverEscalate
     assert after["patience"] is Impatient and after["escalation"] is EscalateUnanswered
+    assert after["neighbours"] is Neighbours
+    assert kinds(engine_for("haigang-2020.toml", ("in_unit.enabled=false",)))["neighbours"] is NoNeighbours
 
 
 def test_a_trace_replays_instead_of_generating():

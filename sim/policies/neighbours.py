@@ -8,14 +8,29 @@ in-unit share, for messages to the unit's own group).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sim.activities import NEIGHBOURS, SETTLED
 from sim.distributions import Transform
 from sim.policies.base import AWAY, CLOSED, IN_UNIT_O, Desk, Floor, Token
 
 
+class NeighbourRule(Protocol):
+    def settle(self, req: Token, unit: Desk) -> None:
+        """The neighbours at ``unit`` take ``req`` on."""
+
+
+class NoNeighbours:
+    """Neighbours settle nothing among themselves (``in_unit.enabled = false``): arrivals never mark a
+    request for them."""
+
+    def settle(self, req: Token, unit: Desk) -> None:
+        raise ValueError("neighbours settling among themselves is not in use in this scenario")
+
+
 class Neighbours:
+    """Neighbours settle the requests marked for them at arrival (``in_unit.enabled``)."""
+
     def __init__(self, floor: Floor, in_unit_time: list[Transform | None]) -> None:
         self.floor = floor
         self.in_unit_time = in_unit_time

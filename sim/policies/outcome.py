@@ -4,12 +4,17 @@ and the way to and from the departments (the referral, the lead time before the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sim.activities import RETURNED
 from sim.distributions import Transform
 from sim.policies.base import AWAY, CLOSED, DEPARTMENT_O, Desk, Floor, Token
 from sim.policies.triage import CategoryRule, Subject
+
+
+class OutcomeRule(Protocol):
+    def solved(self, req: Subject) -> bool:
+        """Whether the department ``req`` is with solves it."""
 
 
 class DepartmentOutcome:
@@ -34,7 +39,7 @@ class Departments:
     def __init__(
         self,
         floor: Floor,
-        outcome: DepartmentOutcome,
+        outcome: OutcomeRule,
         leads: list[Transform | None],
         referral: Transform | None,
     ) -> None:

@@ -19,7 +19,7 @@ from sim.policies.arrivals import Arrivals, Entries, Generated, Replayed, block_
 from sim.policies.base import Floor
 from sim.policies.escalation import Deadlines, EscalateUnanswered, Escalation, NeverEscalate
 from sim.policies.handling import Handling
-from sim.policies.neighbours import Neighbours
+from sim.policies.neighbours import NeighbourRule, Neighbours, NoNeighbours
 from sim.policies.outcome import Departments
 from sim.policies.patience import Impatient, NoPatience, Patience
 from sim.policies.routing import DepartmentalGrids, GridRouting, OneTeam
@@ -36,7 +36,7 @@ class Rules:
     escalation: Escalation
     whistle: WhistleRule
     routing: GridRouting
-    neighbours: Neighbours
+    neighbours: NeighbourRule
     patience: Patience
     deadlines: Deadlines
 
@@ -95,7 +95,7 @@ def bind(
         escalation=escalation,
         whistle=whistle,
         routing=routing,
-        neighbours=Neighbours(floor, [c.in_unit_time for c in cats]),
+        neighbours=Neighbours(floor, [c.in_unit_time for c in cats]) if net.in_unit else NoNeighbours(),
         patience=patience,
         deadlines=Deadlines(floor, escalation, patience),
     )
