@@ -26,9 +26,9 @@ import pytest
 
 import sim.operations.store as store_module
 import sim.training.shift as shift_module
-from sim.engine.tokens import CLOSED, HELD, HUMAN
 from sim.engine.watch import Decision, DeskRecord, DeskWatch
 from sim.operations.store import STATUSES, UNDO_WINDOW_S, Refused, RequestRecord, Store
+from sim.policies.base import CLOSED, HELD, HUMAN
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import ScoringSpec, hours_from_start
 from sim.structure import District, build_district

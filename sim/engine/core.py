@@ -32,12 +32,12 @@ from sim.engine.measure import Measure, metrics_for
 from sim.engine.network import KINDS, Line, Network, Post
 from sim.engine.played import Hooks, PlayedPost, own_action
 from sim.engine.streams import Streams, repeat_key
-from sim.engine.tokens import CLOSED, DETAILS, INF, NOTICING, SERVING, WAITING, Call, Job, RequestToken, Row
+from sim.engine.tokens import DETAILS, Call, Job, RequestToken, Row
 from sim.engine.watch import DeskWatch
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
 from sim.policies.arrivals import VARIATES
-from sim.policies.base import DEPARTMENT_K, GRID_K
+from sim.policies.base import CLOSED, DEPARTMENT_K, GRID_K, INF, NOTICING, SERVING, WAITING
 from sim.policies.rules import bind
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sim.engine.network import KINDS, OUTCOME_LEVELS, Network, Post
-from sim.engine.tokens import NOTICING, WAITING, RequestToken
+from sim.engine.tokens import RequestToken
 from sim.metrics import Metrics, bin_of
-from sim.policies.base import STREET_K
+from sim.policies.base import NOTICING, STREET_K, WAITING
 
 
 def metrics_for(net: Network, *, warmup_h: float, end_h: float, sample_h: float | None) -> Metrics:

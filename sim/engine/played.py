@@ -13,10 +13,22 @@ from typing import Any, Protocol
 
 from sim.activities import ESCALATED, PASSED, RETURNED, SETTLED, STARTED
 from sim.engine.network import GRAPH_LEVELS, Post
-from sim.engine.tokens import AWAY, CLOSED, HELD, HUMAN, RequestToken
+from sim.engine.tokens import RequestToken
 from sim.engine.watch import on_desk
 from sim.policies.actions import JURISDICTION, OUTSIDE, Case, Target, refusal
-from sim.policies.base import DEPARTMENT_K, DEPARTMENT_O, DISTRICT_K, DISTRICT_O, IN_UNIT_O, STREET_K, WHISTLE_O
+from sim.policies.base import (
+    AWAY,
+    CLOSED,
+    DEPARTMENT_K,
+    DEPARTMENT_O,
+    DISTRICT_K,
+    DISTRICT_O,
+    HELD,
+    HUMAN,
+    IN_UNIT_O,
+    STREET_K,
+    WHISTLE_O,
+)
 from sim.policies.triage import ESCALATE, PASS, SETTLE
 from sim.scenario.schema import SETTLE_LEVELS as SETTLE_LEVEL_NAMES
 from sim.structure.ids import post_of

@@ -14,27 +14,9 @@ from typing import TYPE_CHECKING, Any
 import simpy
 from simpy.events import NORMAL, Timeout
 
-from sim.policies.base import AWAY, CLOSED, HELD, HUMAN, INF, NOTICING, SERVING, WAITING, State
-
 if TYPE_CHECKING:
     from sim.engine.network import Line, Post
 
-__all__ = [
-    "AWAY",
-    "CLOSED",
-    "DETAILS",
-    "HELD",
-    "HUMAN",
-    "INF",
-    "NOTICING",
-    "SERVING",
-    "WAITING",
-    "Call",
-    "Job",
-    "RequestToken",
-    "Row",
-    "State",
-]
 
 #: Fixed texts of the event log's ``detail`` column.
 DETAILS = (

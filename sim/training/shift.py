@@ -28,7 +28,7 @@ from sim.engine.core import Engine
 from sim.engine.network import Post, build_network
 from sim.engine.played import Hooks, PlayedPost, assess
 from sim.engine.streams import Streams
-from sim.engine.tokens import HUMAN, RequestToken
+from sim.engine.tokens import RequestToken
 from sim.engine.watch import DeskWatch
 from sim.errors import MicrogovError
 from sim.operations.store import (
@@ -43,7 +43,7 @@ from sim.operations.store import (
     holder_id,
     load_district,
 )
-from sim.policies.base import DEPARTMENT_K
+from sim.policies.base import DEPARTMENT_K, HUMAN
 from sim.scenario import Scenario
 from sim.scenario.schema import PRIORITIES, TrainingSpec, hours_from_start
 from sim.structure import District, build_district
