@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim.activities import ABANDONED, QUEUED, RESIDENT, RESOLVED, STARTED
 from sim.engine.entry import Entry
@@ -32,7 +31,7 @@ from sim.engine.measure import Measure, metrics_for
 from sim.engine.network import KINDS, Line, Network, Post
 from sim.engine.played import Hooks, PlayedPost, own_action
 from sim.engine.streams import Streams, repeat_key
-from sim.engine.tokens import DETAILS, Call, Job, RequestToken, Row
+from sim.engine.tokens import DETAILS, Call, Clock, Job, RequestToken, Row
 from sim.engine.watch import DeskWatch
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
@@ -60,7 +59,7 @@ class Engine:
     ) -> None:
         self.net = net
         self.posts = net.posts
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.streams = streams
         self.end_h = end_h
         self.warmup_h = warmup_h

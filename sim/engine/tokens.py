@@ -8,11 +8,12 @@ the store), which a person reads and acts on; a post played by a person links th
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.events import NORMAL, Timeout
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, URGENT, Event
 
 if TYPE_CHECKING:
     from sim.engine.network import Line, Post
@@ -38,19 +39,71 @@ DETAILS = (
 Row = tuple[int, float, int, int, int, int, int, int, int]
 
 
-class Call(Timeout):
-    """A timeout that calls ``fn(event)`` when it fires: SimPy's Timeout with its callback given up
-    front, the engine's one kind of scheduled event. It goes on the environment's queue as
-    ``Environment.schedule`` puts it there (time, priority, a running number, the event), without the
-    call: the engine schedules several events per request."""
+class Call:
+    """A timed call: ``fn(call)`` ``delay`` hours from now, ``call._value`` what it carries; the engine's
+    one kind of scheduled event. It goes on the environment's queue as ``Environment.schedule`` puts an
+    event there (time, priority, a running number, the event), so it takes its turn among SimPy's events
+    in the same order; the ``Clock`` carries it out. Slotted and without a callback list: the engine
+    schedules several per request."""
+
+    __slots__ = ("_value", "fn")
 
     def __init__(self, env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
-        self.env = env
-        self.callbacks = [fn]
         self._value = value
-        self._delay = delay
-        self._ok = True
+        self.fn = fn
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+
+
+class Clock(simpy.Environment):
+    """SimPy's environment, carrying out the engine's calls itself: each is taken off the same queue in
+    the same order (time, priority, insertion) and its function called, without the callback list,
+    failure check and method call per event of SimPy's ``step``; anything else on the queue (the
+    ``until`` of ``run``, a process) is stepped by SimPy as usual."""
+
+    def step(self) -> None:
+        try:
+            entry = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        event = entry[3]
+        if event.__class__ is Call:
+            self._now = entry[0]
+            event.fn(event)
+        else:
+            heappush(self._queue, entry)  # back in front (it was the earliest): SimPy's own step
+            super().step()
+
+    def run(self, until: float | Event | None = None) -> Any:
+        """SimPy's ``run`` (to ``until``: a time, or an event's being processed; else until nothing is
+        left), with its stepping loop written out."""
+        if until is not None:
+            if not isinstance(until, Event):
+                at = float(until)
+                if at <= self._now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                until = Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self._now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue, step = self._queue, super().step
+        try:
+            while queue:
+                entry = heappop(queue)
+                event = entry[3]
+                if event.__class__ is Call:
+                    self._now = entry[0]
+                    event.fn(event)
+                else:
+                    heappush(queue, entry)
+                    step()
+        except StopSimulation as exc:
+            return exc.args[0]
+        if until is not None:
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
+        return None
 
 
 class RequestToken:
