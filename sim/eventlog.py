@@ -165,19 +165,29 @@ class EventLog:
             self.flush()
 
     def flush(self) -> None:
+        """Hand the buffered rows to the writer thread: here only their numbers are copied out (one pass
+        over the Python tuples, which needs the interpreter); arranging them into columns, encoding,
+        compressing and writing go on beside the run."""
         if not self.rows or self._writer is None:
             return
         n = len(self.rows)
         # Every field is a number (the integers far below 2**53), so one pass over the flattened rows into
         # float64 is exact and cheaper than numpy's conversion of tuples into records (about a sixth less CPU).
-        width = len(ROW_FIELDS)
-        flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * width)
-        cols = np.ascontiguousarray(flat.reshape(n, width).T)
+        flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * len(ROW_FIELDS))
+        details = sorted(self.details, key=self.details.__getitem__)
+        self._wait()
+        self._pending = self._pool.submit(self._write, self._writer, flat, n, details)
+        self.written += n
+        self._reset()
+
+    def _write(self, writer: pq.ParquetWriter, flat: np.ndarray, n: int, details: list[str]) -> None:
+        """One batch of ``n`` rows (``flat``, row by row) as columns, written by ``writer`` (on the writer
+        thread)."""
+        cols = np.ascontiguousarray(flat.reshape(n, len(ROW_FIELDS)).T)
         rows = {name: cols[k].astype(kind, copy=False) for k, (name, kind) in enumerate(ROW_FIELDS)}
         t = pa.array(rows["t"])
         post = pa.array(rows["post"])
         ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)
-        details = pa.array(sorted(self.details, key=self.details.__getitem__), pa.string())
         columns = [
             pa.array(rows["rid"]),
             pa.DictionaryArray.from_arrays(pa.array(rows["act"]), self._activities),
@@ -189,13 +199,9 @@ class EventLog:
             pa.array(rows["handler"]),
             pa.DictionaryArray.from_arrays(pa.array(rows["cat"]), self._categories),
             pa.DictionaryArray.from_arrays(pa.array(rows["prio"]), self._priorities),
-            pa.DictionaryArray.from_arrays(pa.array(rows["det"]), details),
+            pa.DictionaryArray.from_arrays(pa.array(rows["det"]), pa.array(details, pa.string())),
         ]
-        batch = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        self._wait()
-        self._pending = self._pool.submit(self._writer.write_batch, batch)
-        self.written += n
-        self._reset()
+        writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
 
     def _wait(self) -> None:
         """Let the batch being written finish (its error, if any, raised here)."""

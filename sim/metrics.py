@@ -8,7 +8,7 @@ the whole district keeps a few thousand numbers here. The three rates are define
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,14 +134,10 @@ class Survival:
         self.left_near: list[float] = []
         self.open = Histogram()  # ages at the end of those still without the event
 
-    def add(self, hours: float, started: float, _log: Callable[[float], float] = math.log) -> None:
+    def add(self, hours: float, started: float, b: int = -1) -> None:
+        """A completed duration, started at ``started``; ``b`` its bin (``bin_of(hours)``) if known."""
         done = self.done
-        # bin_of, written out: this runs for every pickup, response and resolution
-        if hours <= _LO:
-            done.counts[0] += 1
-        else:
-            b = int(_log(hours / _LO) * _INV_LOG) + 1
-            done.counts[b if b < _BINS else _BINS - 1] += 1
+        done.counts[b if b >= 0 else bin_of(hours)] += 1
         done.n += 1
         done.total += hours
         if started >= self.near_from:

@@ -67,7 +67,7 @@ class Engine:
         self.log = log
         self.max_arrivals = max_arrivals
         self.metrics = metrics or metrics_for(net, warmup_h=warmup_h, end_h=end_h, sample_h=sample_h)
-        self.measure = Measure(self.metrics, net.satisfaction)
+        self.measure = Measure(self.metrics, net.satisfaction, net.posts)
         self.where = [0] * len(KINDS)
         self.handling = [c.handling for c in net.categories]
         """Per category and post kind, the handling time from a standard normal variate."""

@@ -7,11 +7,11 @@ keeps the streaming KPIs (``sim.metrics.Metrics``) over their stated cohorts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sim.engine.network import KINDS, OUTCOME_LEVELS, Network, Post
 from sim.engine.tokens import RequestToken
-from sim.metrics import Metrics, bin_of
+from sim.metrics import Metrics, Survival, bin_of
 from sim.policies.base import NOTICING, STREET_K, WAITING
 
 
@@ -33,50 +33,60 @@ def metrics_for(net: Network, *, warmup_h: float, end_h: float, sample_h: float 
 
 
 class Measure:
-    """Tells ``metrics`` what happens to the measured requests (those that arrived after the warm-up)."""
+    """Tells ``metrics`` what happens to the measured requests (those that arrived after the warm-up).
 
-    def __init__(self, metrics: Metrics, satisfaction: tuple[float, float, float]) -> None:
+    What a request or a pickup feeds is looked up once: a measured request carries its cohort slices
+    (``groups``: its priority's, its category's, its office's for its priority) and its office's response
+    and resolution times (``office_times``); a post's pickups feed its kind's waits and, for a
+    departmental grid or a tracked street office, its own (``waits``, per post and priority)."""
+
+    def __init__(self, metrics: Metrics, satisfaction: tuple[float, float, float], posts: Sequence[Post]) -> None:
         self.m = metrics
         self.satisfaction_model = satisfaction
+        self.waits = [[self._waits(post, prio) for prio in range(len(metrics.priorities))] for post in posts]
+
+    def _waits(self, post: Post, prio: int) -> tuple[Survival, ...]:
+        m = self.m
+        if post.gtype >= 0:
+            return (m.wait[post.kind], m.grid_wait[post.gtype])
+        if post.kind == STREET_K and post.track >= 0:
+            return (m.wait[post.kind], m.office_wait[post.track][prio])
+        return (m.wait[post.kind],)
 
     def arrived(self, req: RequestToken) -> None:
         m = self.m
         respond_by = req.resp_due <= m.end_h
         resolve_by = req.res_due <= m.end_h
-        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+        track, prio = req.office_track, req.prio
+        req.groups = (m.by_priority[prio], m.by_category[req.cat], m.by_office[track][prio])
+        req.office_times = (m.office_response[track][prio], m.office_resolution[track][prio])
+        for g in req.groups:
             g.requests += 1
             g.response_judged += respond_by
             g.resolution_judged += resolve_by
 
     def picked(self, req: RequestToken, post: Post, now: float) -> None:
         """The wait of a request picked up at ``post`` now."""
-        w = now - req.queued_at
-        m = self.m
-        m.wait[post.kind].add(w, req.queued_at)
+        queued = req.queued_at
+        w = now - queued
+        b = bin_of(w)
+        for times in self.waits[post.idx][req.prio]:
+            times.add(w, queued, b)
         if w > 0:
-            m.waited[post.kind] += 1
-        if post.gtype >= 0:
-            m.grid_wait[post.gtype].add(w, req.queued_at)
-        elif post.kind == STREET_K and post.track >= 0:
-            m.office_wait[post.track][req.prio].add(w, req.queued_at)
+            self.m.waited[post.kind] += 1
 
     def unpicked(self, req: RequestToken, post: Post) -> None:
         """A request that left ``post``'s queue without being picked up (sent up at its deadline, given
         up on)."""
-        m = self.m
-        m.wait[post.kind].leave(req.queued_at)
-        if post.gtype >= 0:
-            m.grid_wait[post.gtype].leave(req.queued_at)
-        elif post.kind == STREET_K and post.track >= 0:
-            m.office_wait[post.track][req.prio].leave(req.queued_at)
+        for times in self.waits[post.idx][req.prio]:
+            times.leave(req.queued_at)
 
     def responded(self, req: RequestToken, now: float) -> None:
-        m = self.m
         t = now - req.arrived
         b = bin_of(t)
-        on_time = now <= req.resp_due <= m.end_h
-        m.office_response[req.office_track][req.prio].add(t, req.arrived)
-        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+        on_time = now <= req.resp_due <= self.m.end_h
+        req.office_times[0].add(t, req.arrived, b)
+        for g in req.groups:
             h = g.response
             h.counts[b] += 1
             h.n += 1
@@ -92,10 +102,10 @@ class Measure:
         score = self.satisfaction(req, now) if fixed and judged else 0.0
         on_time = fixed and judged and not now > req.res_due
         if fixed:
-            m.office_resolution[req.office_track][req.prio].add(t, req.arrived)
+            req.office_times[1].add(t, req.arrived, b)
         else:
-            m.office_resolution[req.office_track][req.prio].leave(req.arrived)
-        for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+            req.office_times[1].leave(req.arrived)
+        for g in req.groups:
             g.resolved += 1
             h = g.resolution
             h.counts[b] += 1
@@ -107,13 +117,11 @@ class Measure:
         m.settled_at[level].add(t, b)
 
     def abandoned(self, req: RequestToken) -> None:
-        m = self.m
-        m.by_priority[req.prio].abandoned += 1
-        m.by_category[req.cat].abandoned += 1
-        m.by_office[req.office_track][req.prio].abandoned += 1
+        for g in req.groups:
+            g.abandoned += 1
         if req.responded < 0:
-            m.office_response[req.office_track][req.prio].leave(req.arrived)
-        m.office_resolution[req.office_track][req.prio].leave(req.arrived)
+            req.office_times[0].leave(req.arrived)
+        req.office_times[1].leave(req.arrived)
 
     def satisfaction(self, req: RequestToken, now: float) -> float:
         """The documented satisfaction model: full score on time, halving per deadline-length late,
@@ -131,7 +139,6 @@ class Measure:
         """What the requests still open at the end count for: their waits so far (censored at their age),
         not yet answered or fixed (censored), and, where their resolution deadline has passed, the
         satisfaction they would score if fixed at the end (an upper bound: they can only get later)."""
-        m = self.m
         late_response = self.satisfaction_model[1]
         for req in live:
             if not req.counted:
@@ -139,20 +146,17 @@ class Measure:
             post = req.post
             if post is not None and req.state in (NOTICING, WAITING):
                 age = end - req.queued_at
-                m.wait[post.kind].still_open(age)
-                if post.gtype >= 0:
-                    m.grid_wait[post.gtype].still_open(age)
-                elif post.kind == STREET_K and post.track >= 0:
-                    m.office_wait[post.track][req.prio].still_open(age)
+                for times in self.waits[post.idx][req.prio]:
+                    times.still_open(age)
             age = end - req.arrived
             if req.responded < 0:
-                m.office_response[req.office_track][req.prio].still_open(age)
-            m.office_resolution[req.office_track][req.prio].still_open(age)
+                req.office_times[0].still_open(age)
+            req.office_times[1].still_open(age)
             if req.res_due <= end:
                 score = self.satisfaction(req, end)
                 if req.responded < 0 < end - req.resp_due:
                     score *= late_response
-                for g in (m.by_priority[req.prio], m.by_category[req.cat], m.by_office[req.office_track][req.prio]):
+                for g in req.groups:
                     g.satisfaction += score
 
     def staff_hours(self, posts: Iterable[Post], start: float, end: float) -> None:

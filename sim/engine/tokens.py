@@ -51,7 +51,8 @@ class Call:
     def __init__(self, env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
         self._value = value
         self.fn = fn
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+        queue: list[Any] = env._queue  # SimPy's queue, typed for its own events
+        heappush(queue, (env._now + delay, NORMAL, next(env._eid), self))
 
 
 class Clock(simpy.Environment):
@@ -61,8 +62,9 @@ class Clock(simpy.Environment):
     ``until`` of ``run``, a process) is stepped by SimPy as usual."""
 
     def step(self) -> None:
+        queue: list[Any] = self._queue
         try:
-            entry = heappop(self._queue)
+            entry = heappop(queue)
         except IndexError:
             raise EmptySchedule from None
         event = entry[3]
@@ -70,7 +72,7 @@ class Clock(simpy.Environment):
             self._now = entry[0]
             event.fn(event)
         else:
-            heappush(self._queue, entry)  # back in front (it was the earliest): SimPy's own step
+            heappush(queue, entry)  # back in front (it was the earliest): SimPy's own step
             super().step()
 
     def run(self, until: float | Event | None = None) -> Any:
@@ -85,10 +87,11 @@ class Clock(simpy.Environment):
                 until._ok = True
                 until._value = None
                 self.schedule(until, URGENT, at - self._now)
-            elif until.callbacks is None:
+            elif until.processed:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue, step = self._queue, super().step
+        queue: list[Any] = self._queue
+        step = super().step
         try:
             while queue:
                 entry = heappop(queue)
@@ -114,6 +117,7 @@ class RequestToken:
         "cat",
         "community",
         "counted",
+        "groups",
         "handoff",
         "id",
         "impatient",
@@ -124,6 +128,7 @@ class RequestToken:
         "needs_department",
         "next_resp",
         "office",
+        "office_times",
         "office_track",
         "origin",
         "patience_at",
@@ -175,6 +180,10 @@ class RequestToken:
     patience_at: float
     counted: bool
     """Arrived after the warm-up: measured."""
+    groups: tuple[Any, ...]
+    """A measured request's cohort slices, and its office's response and resolution times (set by the
+    KPI observer, ``Measure.arrived``)."""
+    office_times: tuple[Any, Any]
     queued_at: float
     state: int
     """A ``State`` value (as a plain int: see ``sim.policies.base``)."""
