@@ -59,7 +59,7 @@ class Engine:
     ) -> None:
         self.net = net
         self.posts = net.posts
-        self.env = Clock()
+        self.env = Clock(0.0)
         self.streams = streams
         self.end_h = end_h
         self.warmup_h = warmup_h
@@ -87,7 +87,7 @@ class Engine:
 
     @property
     def now(self) -> float:
-        return float(self.env.now)
+        return self.env._now
 
     def call(self, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
         Call(self.env, delay, value, fn)
@@ -140,7 +140,7 @@ class Engine:
         self.where[post.kind] += 1
         req.post = post
         req.version += 1
-        now = self.env.now
+        now = self.env._now
         req.queued_at = now
         if self.row:
             self.row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
@@ -179,7 +179,7 @@ class Engine:
         wait for the next shift, wake the post when the next shift starts."""
         if not post.waiting and not post.summons:
             return
-        now = self.env.now
+        now = self.env._now
         if now >= post.cap_until:
             self._roster(post, now)
         while post.summons and post.avail > 0:
@@ -332,7 +332,8 @@ class Engine:
         if req.job is not job:
             return  # stopped earlier: the resident gave up
         post = job.post
-        self.end_job(req, job, self.env.now)
+        now = self.env._now
+        self.end_job(req, job, now)
         server = job.server
         if req.state != CLOSED:
             if post.kind == DEPARTMENT_K:
@@ -342,8 +343,8 @@ class Engine:
             else:
                 watch = self.watching
                 if watch is not None and req.id in watch.records and post.idx in watch.posts:
-                    watch.decided(req, self.env.now, own_action(self, req, post)[0], True)
-                self.triage.handle(req, post, server, self.env.now)
+                    watch.decided(req, now, own_action(self, req, post)[0], True)
+                self.triage.handle(req, post, server, now)
         self.dispatch(post)
 
     # --- answers, closing, deadlines ---------------------------------------------------------------
@@ -370,11 +371,12 @@ class Engine:
     ) -> None:
         """Close ``req`` (at ``at``, a person's settle made final later, else now). A request closed
         without its problem fixed (a person settled what they could not) comes back from the resident."""
-        now = self.env.now if at is None else at
+        clock = self.env._now
+        now = clock if at is None else at
         req.state = CLOSED
         del self.live[req.id]
         self.where[req.post.kind if req.post is not None else post.kind] -= 1
-        self.metrics.leave_system(self.env.now, req.arrived)
+        self.metrics.leave_system(clock, req.arrived)
         if self.row:
             self.row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
         if self.played is not None:
@@ -405,7 +407,7 @@ class Engine:
         or patience, whichever comes first."""
         t = min(req.next_resp, req.res_check, req.patience_at)
         if t < INF:
-            Call(self.env, t - self.env.now, req, self.deadlines.alarm)
+            Call(self.env, t - self.env._now, req, self.deadlines.alarm)
 
     # --- a desk watched or played ------------------------------------------------------------------
 
