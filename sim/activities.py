@@ -6,6 +6,7 @@ speak it, and only the event log needs pyarrow.
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
 ACTIVITIES = (
@@ -74,3 +75,23 @@ ACTOR_OF_LEVEL = {
 }
 ACTORS = ("resident", "system", *ACTOR_OF_LEVEL.values(), "neighbours")
 RESIDENT, SYSTEM, NEIGHBOURS = 0, 1, len(ACTORS) - 1
+
+
+#: An event log row's fields, in order, and the type each is stored as (numpy's codes).
+ROW_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rid", "i8"),
+    ("t", "f8"),
+    ("act", "i1"),
+    ("post", "i4"),
+    ("actor", "i1"),
+    ("handler", "i4"),
+    ("cat", "i2"),
+    ("prio", "i1"),
+    ("det", "i4"),
+)
+_STRUCT_CODES = {"i8": "q", "f8": "d", "i4": "i", "i2": "h", "i1": "b"}
+#: A row as bytes, packed without padding in the machine's byte order: the event log's buffer is these
+#: rows end to end, read back as a numpy record array of ``ROW_FIELDS`` without a conversion.
+ROW_STRUCT = struct.Struct("=" + "".join(_STRUCT_CODES[kind] for _, kind in ROW_FIELDS))
+pack_row = ROW_STRUCT.pack
+"""``pack_row(request, time_h, activity, post, actor, handler, category, priority, detail)``: one row."""

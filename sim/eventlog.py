@@ -20,7 +20,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,11 @@ import pyarrow.parquet as pq
 from sim.activities import (
     ACTIVITIES,
     PASSED,
+    ROW_FIELDS,
+    ROW_STRUCT,
     SETTLED,
     WHISTLED,
+    pack_row,
 )
 from sim.errors import MicrogovError
 
@@ -58,19 +60,9 @@ SCHEMA_FIELDS = [
     ("detail", pa.dictionary(pa.int32(), pa.string())),
 ]
 
-#: A buffered row's fields, in order, and the type each is written as.
-ROW_FIELDS: tuple[tuple[str, str], ...] = (
-    ("rid", "i8"),
-    ("t", "f8"),
-    ("act", "i1"),
-    ("post", "i4"),
-    ("actor", "i1"),
-    ("handler", "i4"),
-    ("cat", "i2"),
-    ("prio", "i1"),
-    ("det", "i4"),
-)
-ROW = np.dtype(list(ROW_FIELDS))
+#: A buffered row as numpy reads it: the fields of ``sim.activities.ROW_FIELDS``, packed as ``pack_row`` packs them.
+ROW = np.dtype([(name, "=" + kind) for name, kind in ROW_FIELDS])
+assert ROW.itemsize == ROW_STRUCT.size
 
 #: Friendly names the reader gives the standard columns.
 FRIENDLY = {
@@ -86,11 +78,12 @@ class EventLogError(MicrogovError):
 
 
 class EventLog:
-    """Buffers rows as tuples of small integer codes and writes them to Parquet in batches.
+    """Buffers rows of small integer codes and writes them to Parquet in batches.
 
-    A row is ``(request_id, time_h, activity, post, actor, handler, category, priority, detail)``;
-    the engine appends rows to :attr:`rows` directly (one append per row keeps a year's run fast) and
-    calls :meth:`maybe_flush` from time to time.
+    A row is ``(request_id, time_h, activity, post, actor, handler, category, priority, detail)``,
+    packed by ``sim.activities.pack_row``; the engine appends packed rows with :attr:`append` directly
+    (one call per row, no tuple kept and no conversion later, keeps a year's run fast) and calls
+    :meth:`maybe_flush` from time to time.
 
     The file is written under a temporary name and renamed into place on :meth:`close`, so an
     interrupted run never leaves a truncated log where a complete one is expected.
@@ -142,12 +135,12 @@ class EventLog:
 
     def _reset(self) -> None:
         """Empty the buffer in place: ``append`` stays the same bound method for the whole run, so the
-        engine and its rules may hold it (a flushed batch was converted to columns already)."""
-        if hasattr(self, "rows"):
-            self.rows.clear()
+        engine and its rules may hold it (a flushed batch was copied out already)."""
+        if hasattr(self, "buffer"):
+            self.buffer.clear()
             return
-        self.rows: list[tuple[int, float, int, int, int, int, int, int, int]] = []
-        self.append = self.rows.append
+        self.buffer: bytearray = bytearray()
+        self.append = self.buffer.extend
 
     def detail_code(self, text: str) -> int:
         code = self.details.get(text)
@@ -158,33 +151,28 @@ class EventLog:
     def emit(
         self, rid: int, t: float, act: int, post: int, actor: int, handler: int, cat: int, prio: int, det: int
     ) -> None:
-        self.append((rid, t, act, post, actor, handler, cat, prio, det))
+        self.append(pack_row(rid, t, act, post, actor, handler, cat, prio, det))
 
     def maybe_flush(self) -> None:
-        if len(self.rows) >= self.batch_rows:
+        if len(self.buffer) >= self.batch_rows * ROW.itemsize:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the buffered rows to the writer thread: here only their numbers are copied out (one pass
-        over the Python tuples, which needs the interpreter); arranging them into columns, encoding,
-        compressing and writing go on beside the run."""
-        if not self.rows or self._writer is None:
+        """Hand the buffered rows to the writer thread (a copy of their bytes): arranging them into
+        columns, encoding, compressing and writing go on beside the run."""
+        if not self.buffer or self._writer is None:
             return
-        n = len(self.rows)
-        # Every field is a number (the integers far below 2**53), so one pass over the flattened rows into
-        # float64 is exact and cheaper than numpy's conversion of tuples into records (about a sixth less CPU).
-        flat = np.fromiter(chain.from_iterable(self.rows), dtype=np.float64, count=n * len(ROW_FIELDS))
+        data = bytes(self.buffer)
         details = sorted(self.details, key=self.details.__getitem__)
         self._wait()
-        self._pending = self._pool.submit(self._write, self._writer, flat, n, details)
-        self.written += n
+        self._pending = self._pool.submit(self._write, self._writer, data, details)
+        self.written += len(data) // ROW.itemsize
         self._reset()
 
-    def _write(self, writer: pq.ParquetWriter, flat: np.ndarray, n: int, details: list[str]) -> None:
-        """One batch of ``n`` rows (``flat``, row by row) as columns, written by ``writer`` (on the writer
-        thread)."""
-        cols = np.ascontiguousarray(flat.reshape(n, len(ROW_FIELDS)).T)
-        rows = {name: cols[k].astype(kind, copy=False) for k, (name, kind) in enumerate(ROW_FIELDS)}
+    def _write(self, writer: pq.ParquetWriter, data: bytes, details: list[str]) -> None:
+        """One batch of packed rows as columns, written by ``writer`` (on the writer thread)."""
+        packed = np.frombuffer(data, dtype=ROW)
+        rows = {name: np.ascontiguousarray(packed[name]) for name, _ in ROW_FIELDS}
         t = pa.array(rows["t"])
         post = pa.array(rows["post"])
         ms = pc.add(pc.cast(pc.round(pc.multiply(t, 3_600_000.0)), pa.int64()), self._start_ms)

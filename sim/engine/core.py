@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.activities import ABANDONED, QUEUED, RESIDENT, RESOLVED, STARTED
+from sim.activities import ABANDONED, QUEUED, RESIDENT, RESOLVED, STARTED, pack_row
 from sim.engine.entry import Entry
 from sim.engine.measure import Measure, metrics_for
 from sim.engine.network import KINDS, Line, Network, Post
 from sim.engine.played import Hooks, PlayedPost, own_action
 from sim.engine.streams import Streams, repeat_key
-from sim.engine.tokens import DETAILS, Call, Clock, Job, RequestToken, Row
+from sim.engine.tokens import DETAILS, Call, Clock, Job, RequestToken
 from sim.engine.watch import DeskWatch
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
@@ -71,8 +71,9 @@ class Engine:
         self.where = [0] * len(KINDS)
         self.handling = [c.handling for c in net.categories]
         """Per category and post kind, the handling time from a standard normal variate."""
-        self.row: Callable[[Row], None] | None = log.append if log is not None else None
-        """Appends a row to the event log (the same method for the whole run), or None without a log."""
+        self.row: Callable[[bytes], None] | None = log.append if log is not None else None
+        """Appends a row packed by ``pack_row`` to the event log (the same method for the whole run), or
+        None without a log."""
         self.details = {"": 0, **{text: self.detail(text) for text in DETAILS}}
         self.played: PlayedPost | None = None
         self.watching: DeskWatch | None = None
@@ -92,9 +93,11 @@ class Engine:
     def call(self, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
         Call(self.env, delay, value, fn)
 
-    def record(self, row: Row) -> None:
+    def record(
+        self, rid: int, t: float, act: int, post: int, actor: int, handler: int, cat: int, prio: int, det: int
+    ) -> None:
         if self.row:
-            self.row(row)
+            self.row(pack_row(rid, t, act, post, actor, handler, cat, prio, det))
 
     def detail(self, text: str) -> int:
         return self.log.detail_code(text) if self.log is not None else 0
@@ -143,7 +146,7 @@ class Engine:
         now = self.env._now
         req.queued_at = now
         if self.row:
-            self.row((req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
+            self.row(pack_row(req.id, now, QUEUED, post.idx, post.actor, -1, req.cat, req.prio, 0))
         if self.watching is not None:
             self.watching.entered(req, post.idx, now, self.injected)
         played = self.played
@@ -259,7 +262,7 @@ class Engine:
         if req.counted:
             self.measure.picked(req, post, now)
         if self.row:
-            self.row((req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
+            self.row(pack_row(req.id, now, STARTED, post.idx, post.actor, server, req.cat, req.prio, 0))
         if req.handoff is not None and post.kind == GRID_K:
             took = self.routing.handling(self.z(req))
         else:
@@ -378,7 +381,7 @@ class Engine:
         self.where[req.post.kind if req.post is not None else post.kind] -= 1
         self.metrics.leave_system(clock, req.arrived)
         if self.row:
-            self.row((req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
+            self.row(pack_row(req.id, now, RESOLVED, post.idx, actor, handler, req.cat, req.prio, det))
         if self.played is not None:
             self.played.closed(req, post, level, fixed)
         if self.watching is not None:
@@ -394,7 +397,7 @@ class Engine:
         self.where[post.kind] -= 1
         self.metrics.leave_system(now, req.arrived)
         if self.row:
-            self.row((req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
+            self.row(pack_row(req.id, now, ABANDONED, post.idx, RESIDENT, -1, req.cat, req.prio, 0))
         if self.played is not None:
             self.played.closed(req, post, abandoned=True)
         if self.watching is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sim.activities import ARRIVED, RESIDENT
+from sim.activities import ARRIVED, RESIDENT, pack_row
 from sim.engine.network import Inject
 from sim.engine.tokens import Call, RequestToken
 from sim.policies.arrivals import JOINT_U, MISROUTE_U, NEED_U, REPEAT_U, SETTLE_U, SOLVE_U, Arrivals, describe
@@ -71,7 +71,7 @@ class Entry:
         req.settle_draw, req.solve_draw, req.repeat_draw, req.route_draw, req.variates = u, u2, urep, uroute, zs
         req.patience_at = engine.patience.deadline(req, zp)
         if engine.row:
-            engine.row((req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
+            engine.row(pack_row(req.id, t, ARRIVED, origin, RESIDENT, -1, cat, req.prio, 0))
         if self.max_arrivals is not None and self.next_id >= self.max_arrivals:
             engine.stop_at(t)
         engine.arm(req)
@@ -137,6 +137,6 @@ class Entry:
         self.injected[req.id] = inj.text
         if engine.log is not None:
             det = engine.detail(f"injected: {inj.text}" if inj.text else "injected")
-            engine.record((req.id, req.arrived, ARRIVED, inj.post, RESIDENT, -1, req.cat, req.prio, det))
+            engine.record(req.id, req.arrived, ARRIVED, inj.post, RESIDENT, -1, req.cat, req.prio, det)
         engine.arm(req)
         engine.enter(req, engine.posts[inj.post])

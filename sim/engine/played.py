@@ -235,7 +235,7 @@ class PlayedPost:
         post = req.post
         assert post is not None
         engine.respond(req, now)
-        engine.record((req.id, now, STARTED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+        engine.record(req.id, now, STARTED, post.idx, post.actor, 0, req.cat, req.prio, 0)
 
     def _settle(self, req: RequestToken) -> None:
         """Settled at the desk: held for the person's undo window, then made final by ``confirm``."""
@@ -262,13 +262,13 @@ class PlayedPost:
         else:
             fixed = engine.triage.decide(req, post) == SETTLE and not req.study
         self._decide(req, at, "settle", fixed)
-        engine.record((req.id, at, SETTLED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+        engine.record(req.id, at, SETTLED, post.idx, post.actor, 0, req.cat, req.prio, 0)
         if post.kind == DEPARTMENT_K and fixed:
             req.needed.remove(post.idx)
             if req.needed:
                 req.state = AWAY
                 det = engine.details["next department"]
-                engine.record((req.id, at, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+                engine.record(req.id, at, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det)
                 engine.enter(req, engine.net.posts[req.office], "next department")
                 return
             engine.close(req, post, DEPARTMENT_O, post.actor, 0, 0, at)
@@ -292,7 +292,7 @@ class PlayedPost:
             req.needed.insert(0, dept.idx)
         else:
             engine.departments.misdirect(req, dept, post)
-        engine.record((req.id, now, PASSED, post.idx, post.actor, 0, req.cat, req.prio, 0))
+        engine.record(req.id, now, PASSED, post.idx, post.actor, 0, req.cat, req.prio, 0)
         engine.departments.refer(req, dept)
 
     def _whistle(self, req: RequestToken, depts: list[Post]) -> None:
@@ -314,7 +314,7 @@ class PlayedPost:
         if target.kind == DISTRICT_K:
             engine.metrics.escalations_to_district += req.counted
         det = engine.details["study"] if req.study else 0
-        engine.record((req.id, now, ESCALATED, post.idx, post.actor, 0, req.cat, req.prio, det))
+        engine.record(req.id, now, ESCALATED, post.idx, post.actor, 0, req.cat, req.prio, det)
         req.state = AWAY
         engine.enter(req, target)
 
@@ -330,13 +330,13 @@ class PlayedPost:
             if post.idx in req.needed:
                 req.study = True
             det = engine.details["study"]
-            engine.record((req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+            engine.record(req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det)
             engine.enter(req, engine.net.posts[req.office], "returned for study")
             return
         assert target is not None
         self._decide(req, now, "return", not req.needed and engine.triage.decide(req, target) == SETTLE)
         det = engine.details["returned down"]
-        engine.record((req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det))
+        engine.record(req.id, now, RETURNED, post.idx, post.actor, 0, req.cat, req.prio, det)
         engine.enter(req, target, "returned down")
 
     def leave(self) -> list[tuple[RequestToken, Post]]:

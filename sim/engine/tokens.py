@@ -35,8 +35,6 @@ DETAILS = (
     "returned down",
     "not fixed",
 )
-#: One event log row: request, time, event, post, actor, handler, category, priority, detail.
-Row = tuple[int, float, int, int, int, int, int, int, int]
 
 
 class Call:

@@ -88,9 +88,9 @@ class Floor(Protocol):
     metrics: Any
     """The KPI observer's counters (``sim.metrics.Metrics``)."""
     posts: list[Any]
-    row: Callable[[tuple[int, float, int, int, int, int, int, int, int]], None] | None
-    """Appends a row to the event log (the same for the whole run), or None: for rules on the hot path;
-    others call ``record``."""
+    row: Callable[[bytes], None] | None
+    """Appends a row packed by ``sim.activities.pack_row`` to the event log (the same for the whole
+    run), or None: for rules on the hot path; others call ``record``."""
 
     @property
     def now(self) -> float: ...
@@ -101,8 +101,11 @@ class Floor(Protocol):
     def z(self, req: Token) -> float:
         """The request's next standard normal variate."""
 
-    def record(self, row: tuple[int, float, int, int, int, int, int, int, int]) -> None:
-        """Write a row to the event log, if there is one."""
+    def record(
+        self, rid: int, t: float, act: int, post: int, actor: int, handler: int, cat: int, prio: int, det: int
+    ) -> None:
+        """Write a row to the event log, if there is one: request, time (hours), activity, post, actor,
+        handler, category, priority, detail."""
 
     def detail(self, text: str) -> int:
         """The event log's code for a free detail text."""

@@ -23,7 +23,7 @@ def _missed(floor: Floor, req: Token, post: Desk, now: float) -> None:
     if not req.missed:
         req.missed = True
         floor.metrics.missed_response += req.counted
-        floor.record((req.id, now, MISSED, post.idx, SYSTEM, -1, req.cat, req.prio, floor.details["response"]))
+        floor.record(req.id, now, MISSED, post.idx, SYSTEM, -1, req.cat, req.prio, floor.details["response"])
 
 
 class EscalateUnanswered:
@@ -46,7 +46,7 @@ class EscalateUnanswered:
             floor.unqueue(req, post)
             req.handoff = None
             floor.metrics.auto_escalations += req.counted
-            floor.record((req.id, now, ESCALATED, post.idx, SYSTEM, -1, req.cat, req.prio, floor.details["auto"]))
+            floor.record(req.id, now, ESCALATED, post.idx, SYSTEM, -1, req.cat, req.prio, floor.details["auto"])
             target = post.up[req.prio]
             assert target is not None
             floor.enter(req, target, "escalated automatically: no response by its deadline")
@@ -89,7 +89,7 @@ class Deadlines:
             req.res_check = INF
             floor.metrics.missed_resolution += req.counted
             det = floor.details["resolution"]
-            floor.record((req.id, now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, det))
+            floor.record(req.id, now, MISSED, req.post.idx, SYSTEM, -1, req.cat, req.prio, det)
         if now >= req.patience_at:
             req.patience_at = INF
             if self.patience.gives_up(req):

@@ -6,7 +6,7 @@ on a whistle when the street blows it), or sent up to the post above for its pri
 
 from __future__ import annotations
 
-from sim.activities import ESCALATED, PASSED, SETTLED
+from sim.activities import ESCALATED, PASSED, SETTLED, pack_row
 from sim.policies.base import DISTRICT_K, DISTRICT_O, STREET_K, Desk, Floor, Token
 from sim.policies.outcome import Departments
 from sim.policies.triage import ESCALATE, PASS, SETTLE, Triage
@@ -39,7 +39,7 @@ class Handling:
         if decision == SETTLE:
             floor.respond(req, now)
             if row:
-                row((req.id, now, SETTLED, post.idx, post.actor, server, req.cat, req.prio, 0))
+                row(pack_row(req.id, now, SETTLED, post.idx, post.actor, server, req.cat, req.prio, 0))
             floor.close(req, post, post.level + 1 if post.kind != DISTRICT_K else DISTRICT_O, post.actor, server)
         elif decision == PASS:
             floor.respond(req, now)
@@ -47,7 +47,7 @@ class Handling:
                 self.whistle.call(req, post, server, now)
                 return
             if row:
-                row((req.id, now, PASSED, post.idx, post.actor, server, req.cat, req.prio, 0))
+                row(pack_row(req.id, now, PASSED, post.idx, post.actor, server, req.cat, req.prio, 0))
             self.departments.refer(req, floor.posts[req.needed[0]])
         else:
             parent = post.up[req.prio]
@@ -55,5 +55,5 @@ class Handling:
             if parent.kind == DISTRICT_K:
                 floor.metrics.escalations_to_district += req.counted
             det = floor.details["study"] if req.study else 0
-            floor.record((req.id, now, ESCALATED, post.idx, post.actor, server, req.cat, req.prio, det))
+            floor.record(req.id, now, ESCALATED, post.idx, post.actor, server, req.cat, req.prio, det)
             floor.enter(req, parent)

@@ -54,7 +54,7 @@ class Neighbours:
         floor = self.floor
         now = floor.now
         floor.respond(req, now)
-        floor.record((req.id, now, SETTLED, req.post.idx, NEIGHBOURS, -1, req.cat, req.prio, 0))
+        floor.record(req.id, now, SETTLED, req.post.idx, NEIGHBOURS, -1, req.cat, req.prio, 0)
 
     def _done(self, ev: Any) -> None:
         req = ev._value

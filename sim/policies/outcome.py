@@ -82,7 +82,7 @@ class Departments:
             del self.misdirected[req.id]
             floor = self.floor
             det = floor.details["wrong department"]
-            floor.record((req.id, floor.now, RETURNED, post.idx, post.actor, server, req.cat, req.prio, det))
+            floor.record(req.id, floor.now, RETURNED, post.idx, post.actor, server, req.cat, req.prio, det)
             req.state = AWAY
             floor.enter(req, wrong[1], "wrong department")
             return
@@ -109,9 +109,9 @@ class Departments:
                 return
             # another department is needed: back to the office for the next ordinary referral
             det = floor.details["next department"]
-            floor.record((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, det))
+            floor.record(req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, det)
             floor.enter(req, floor.posts[req.office], "next department")
             return
         req.study = True
-        floor.record((req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, floor.details["study"]))
+        floor.record(req.id, now, RETURNED, post.idx, post.actor, -1, req.cat, req.prio, floor.details["study"])
         floor.enter(req, floor.posts[req.office], "returned for study")

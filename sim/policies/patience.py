@@ -63,9 +63,7 @@ class _Repeats:
         floor = self.floor
         req = floor.raise_request(old.cat, old.prio, old.origin, old.office, old.community, self.repeat_key(old.key))
         floor.metrics.repeat_requests += req.counted
-        floor.record(
-            (req.id, req.arrived, ARRIVED, old.origin, RESIDENT, -1, req.cat, req.prio, floor.details["repeat"])
-        )
+        floor.record(req.id, req.arrived, ARRIVED, old.origin, RESIDENT, -1, req.cat, req.prio, floor.details["repeat"])
         floor.arm(req)
         floor.enter(req, floor.posts[old.origin])
 

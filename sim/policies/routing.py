@@ -81,7 +81,7 @@ class DepartmentalGrids:
         now = floor.now
         floor.metrics.handoffs += req.counted
         floor.record(
-            (req.id, now, HANDED_OFF, post.idx, post.actor, server, req.cat, req.prio, floor.details["hand-off"])
+            req.id, now, HANDED_OFF, post.idx, post.actor, server, req.cat, req.prio, floor.details["hand-off"]
         )
         req.state = AWAY
         floor.call(self.params.handoff_delay(floor.z(req)), (req, target), self._arrive)

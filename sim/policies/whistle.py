@@ -116,7 +116,7 @@ class Summons:
             floor.respond(r, now)
             r.state = AWAY
             r.patience_at = INF  # departments are on the case: nobody gives up on a whistle
-            floor.record((r.id, now, WHISTLED, office.idx, office.actor, server, r.cat, r.prio, det))
+            floor.record(r.id, now, WHISTLED, office.idx, office.actor, server, r.cat, r.prio, det)
         for d in call.depts:
             dept = floor.posts[d]
             dept.summons.append(call)
@@ -155,9 +155,7 @@ class Summons:
         server = floor.server(dept)
         call.holds.append(floor.hold(dept, line, server, now))
         head = call.reqs[0]
-        floor.record(
-            (head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, floor.details["whistle"])
-        )
+        floor.record(head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, floor.details["whistle"])
         floor.call(self.w.travel(floor.z(head)), (call, dept, server), self._reported)
 
     def _reported(self, ev: Any) -> None:
@@ -169,7 +167,7 @@ class Summons:
         floor.metrics.summons += head.counted
         floor.metrics.summons_met += head.counted and met
         det = floor.details["on time" if met else "late"]
-        floor.record((head.id, now, REPORTED, dept.idx, dept.actor, server, head.cat, head.prio, det))
+        floor.record(head.id, now, REPORTED, dept.idx, dept.actor, server, head.cat, head.prio, det)
         call.reported += 1
         if call.reported == len(call.depts):
             # the joint work: one session per request on the call (the head and each bundled one)
@@ -193,7 +191,7 @@ class Summons:
             else:
                 r.study = True
                 det = floor.details["study"]
-                floor.record((r.id, now, RETURNED, call.office.idx, call.office.actor, -1, r.cat, r.prio, det))
+                floor.record(r.id, now, RETURNED, call.office.idx, call.office.actor, -1, r.cat, r.prio, det)
                 floor.enter(r, call.office, "the whistle did not solve it: returned for study")
         for hold in call.holds:
             floor.end_hold(hold, now)
