@@ -166,7 +166,7 @@ def get(store: Store, request_id: int) -> RequestRecord:
 def repeats_scheduled(live: LiveShift, req: Any) -> list[float]:
     """When the resident of ``req`` (the engine's request) will raise it again, if they will."""
     engine = live.engine
-    return [t for t, _, _, ev in engine.env._queue if ev._value is req and ev.fn == engine.patience.repeat]
+    return [t for t, value in engine.env.pending(engine.patience.repeat) if value is req]
 
 
 def settleable(request: RequestRecord) -> bool:

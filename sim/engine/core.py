@@ -31,7 +31,7 @@ from sim.engine.measure import Measure, metrics_for
 from sim.engine.network import KINDS, Line, Network, Post
 from sim.engine.played import Hooks, PlayedPost, own_action
 from sim.engine.streams import Streams, repeat_key
-from sim.engine.tokens import DETAILS, Call, Clock, Job, RequestToken
+from sim.engine.tokens import DETAILS, Clock, Job, RequestToken, call
 from sim.engine.watch import DeskWatch
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
@@ -91,7 +91,7 @@ class Engine:
         return self.env._now
 
     def call(self, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
-        Call(self.env, delay, value, fn)
+        call(self.env, delay, value, fn)
 
     def record(
         self, rid: int, t: float, act: int, post: int, actor: int, handler: int, cat: int, prio: int, det: int
@@ -157,15 +157,15 @@ class Engine:
             played.moved(req, post, why)
         if post.delay is not None:
             req.state = NOTICING
-            Call(self.env, post.delay[req.prio](self.z(req)), (req, req.version), self._noticed)
+            call(self.env, post.delay[req.prio](self.z(req)), (req, req.version), self._noticed)
         else:
             req.state = WAITING
             post.q[req.prio].append((req, req.version))
             post.waiting += 1
             self.dispatch(post)
 
-    def _noticed(self, ev: Any) -> None:
-        req, version = ev._value
+    def _noticed(self, value: Any) -> None:
+        req, version = value
         if req.version != version or req.state != NOTICING:
             return
         post = req.post
@@ -204,7 +204,7 @@ class Engine:
             )
             if rise < INF:
                 post.wake = rise
-                Call(self.env, rise - now, post, self._wake)
+                call(self.env, rise - now, post, self._wake)
 
     def _roster(self, post: Post, now: float) -> None:
         """Bring the post's rota up to ``now`` (a shift has started or ended since it was last asked):
@@ -221,8 +221,8 @@ class Engine:
         post.avail = avail
         post.cap_until = until
 
-    def _wake(self, ev: Any) -> None:
-        post = ev._value
+    def _wake(self, value: Any) -> None:
+        post = value
         post.wake = INF
         self.dispatch(post)
 
@@ -277,7 +277,7 @@ class Engine:
         req.job = job
         # booked now, its length known: on duty until the person's shift ends, overtime after it
         self.metrics.work(post.kind, post.track, post.gtype, now, line.until, now + took, took)
-        Call(self.env, took, (req, job), self._done)
+        call(self.env, took, (req, job), self._done)
 
     def picked(self, req: RequestToken, post: Post, now: float) -> None:
         self.measure.picked(req, post, now)
@@ -330,8 +330,8 @@ class Engine:
 
     # --- what is done with a request in hand ----------------------------------------------------
 
-    def _done(self, ev: Any) -> None:
-        req, job = ev._value
+    def _done(self, value: Any) -> None:
+        req, job = value
         if req.job is not job:
             return  # stopped earlier: the resident gave up
         post = job.post
@@ -410,7 +410,7 @@ class Engine:
         or patience, whichever comes first."""
         t = min(req.next_resp, req.res_check, req.patience_at)
         if t < INF:
-            Call(self.env, t - self.env._now, req, self.deadlines.alarm)
+            call(self.env, t - self.env._now, req, self.deadlines.alarm)
 
     # --- a desk watched or played ------------------------------------------------------------------
 
@@ -449,11 +449,11 @@ class Engine:
 
     # --- running -----------------------------------------------------------------------------------
 
-    def _sample(self, ev: Any) -> None:
+    def _sample(self, value: Any) -> None:
         self.metrics.sample(self.env.now, self.where)
         nxt = self.env.now + (self.sample_h or 1.0)
         if nxt <= self.end_h:
-            Call(self.env, nxt - self.env.now, None, self._sample)
+            call(self.env, nxt - self.env.now, None, self._sample)
 
     def run(self, progress: Callable[[float], None] | None = None) -> Metrics:
         """Run to the end; ``progress`` is called with the fraction done after each simulated day. The
@@ -486,7 +486,7 @@ class Engine:
         env = self.env
         self.entry.start()
         if self.sample_h:
-            Call(env, 0.0, None, self._sample)
+            call(env, 0.0, None, self._sample)
 
     def advance(self, until: float) -> None:
         """Simulate on to ``until`` hours (at most the end of the run); events at ``until`` itself

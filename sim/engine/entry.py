@@ -12,7 +12,7 @@ from typing import Any
 
 from sim.activities import ARRIVED, RESIDENT, pack_row
 from sim.engine.network import Inject
-from sim.engine.tokens import Call, RequestToken
+from sim.engine.tokens import RequestToken, call
 from sim.policies.arrivals import JOINT_U, MISROUTE_U, NEED_U, REPEAT_U, SETTLE_U, SOLVE_U, Arrivals, describe
 
 
@@ -36,16 +36,16 @@ class Entry:
     def start(self) -> None:
         """Schedule the first block of arrivals and the scripted incidents."""
         engine = self.engine
-        Call(engine.env, 0.0, 0, self._block)
+        call(engine.env, 0.0, 0, self._block)
         for inject in engine.net.injects:
             if inject.at_h < engine.end_h:
-                Call(engine.env, inject.at_h, inject, self._inject)
+                call(engine.env, inject.at_h, inject, self._inject)
 
-    def _block(self, ev: Any) -> None:
+    def _block(self, value: Any) -> None:
         """Schedule the arrivals of the next block of simulated hours."""
         engine = self.engine
         env = engine.env
-        first = ev._value
+        first = value
         hours = self.arrivals.block_h
         if self.max_arrivals is None:
             hours = max(1, min(hours, math.ceil(engine.end_h) - first))
@@ -57,15 +57,15 @@ class Entry:
                 n = len(arr.times)
             now, arrive = env.now, self._arrive
             for rec in self.arrivals.records(arr):
-                Call(env, rec[0] - now, rec, arrive)
+                call(env, rec[0] - now, rec, arrive)
             self.scheduled += n
         more = self.max_arrivals is None or self.scheduled < self.max_arrivals
         if more and first + hours < engine.end_h:
-            Call(env, first + hours - env.now, first + hours, self._block)
+            call(env, first + hours - env.now, first + hours, self._block)
         engine.flush_log()
 
-    def _arrive(self, ev: Any) -> None:
-        t, cat, origin, entry, office, community, u, u2, urep, uroute, need, joint, neighbours, zp, zs, key = ev._value
+    def _arrive(self, value: Any) -> None:
+        t, cat, origin, entry, office, community, u, u2, urep, uroute, need, joint, neighbours, zp, zs, key = value
         engine = self.engine
         req = self._new(t, cat, self.prio_of[cat], origin, office, community, need, joint, key)
         req.settle_draw, req.solve_draw, req.repeat_draw, req.route_draw, req.variates = u, u2, urep, uroute, zs
@@ -129,8 +129,8 @@ class Entry:
         req.patience_at = engine.patience.deadline(req, float(normals[0, 0]))
         return req
 
-    def _inject(self, ev: Any) -> None:
-        inj: Inject = ev._value
+    def _inject(self, value: Any) -> None:
+        inj: Inject = value
         engine = self.engine
         req = self.raise_request(inj.cat, inj.prio, inj.post, inj.office, inj.community, (1 << 63) | inj.index)
         engine.metrics.injected += 1

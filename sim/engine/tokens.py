@@ -37,27 +37,20 @@ DETAILS = (
 )
 
 
-class Call:
-    """A timed call: ``fn(call)`` ``delay`` hours from now, ``call._value`` what it carries; the engine's
-    one kind of scheduled event. It goes on the environment's queue as ``Environment.schedule`` puts an
-    event there (time, priority, a running number, the event), so it takes its turn among SimPy's events
-    in the same order; the ``Clock`` carries it out. Slotted and without a callback list: the engine
-    schedules several per request."""
-
-    __slots__ = ("_value", "fn")
-
-    def __init__(self, env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
-        self._value = value
-        self.fn = fn
-        queue: list[Any] = env._queue  # SimPy's queue, typed for its own events
-        heappush(queue, (env._now + delay, NORMAL, next(env._eid), self))
+def call(env: simpy.Environment, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
+    """Call ``fn(value)`` ``delay`` hours from now: the engine's one kind of scheduled event. It goes on
+    the environment's queue as ``Environment.schedule`` puts an event there (time, priority, a running
+    number), so it takes its turn among SimPy's events in the same order, as the pair ``(fn, value)``:
+    no event object, the engine schedules several per request. The ``Clock`` carries it out."""
+    queue: list[Any] = env._queue  # SimPy's queue, typed for its own events
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), (fn, value)))
 
 
 class Clock(simpy.Environment):
-    """SimPy's environment, carrying out the engine's calls itself: each is taken off the same queue in
-    the same order (time, priority, insertion) and its function called, without the callback list,
-    failure check and method call per event of SimPy's ``step``; anything else on the queue (the
-    ``until`` of ``run``, a process) is stepped by SimPy as usual."""
+    """SimPy's environment, carrying out the engine's calls (``call``) itself: each is taken off the
+    same queue in the same order (time, priority, insertion) and its function called, without the
+    callback list, failure check and method call per event of SimPy's ``step``; anything else on the
+    queue (the ``until`` of ``run``, a process) is stepped by SimPy as usual."""
 
     def step(self) -> None:
         queue: list[Any] = self._queue
@@ -66,9 +59,9 @@ class Clock(simpy.Environment):
         except IndexError:
             raise EmptySchedule from None
         event = entry[3]
-        if event.__class__ is Call:
+        if event.__class__ is tuple:
             self._now = entry[0]
-            event.fn(event)
+            event[0](event[1])
         else:
             heappush(queue, entry)  # back in front (it was the earliest): SimPy's own step
             super().step()
@@ -94,9 +87,9 @@ class Clock(simpy.Environment):
             while queue:
                 entry = heappop(queue)
                 event = entry[3]
-                if event.__class__ is Call:
+                if event.__class__ is tuple:
                     self._now = entry[0]
-                    event.fn(event)
+                    event[0](event[1])
                 else:
                     heappush(queue, entry)
                     step()
@@ -105,6 +98,11 @@ class Clock(simpy.Environment):
         if until is not None:
             raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
         return None
+
+    def pending(self, fn: Callable[[Any], None]) -> list[tuple[float, Any]]:
+        """When the calls of ``fn`` still to come are due, and with what value, in no order."""
+        queue: list[Any] = self._queue
+        return [(t, event[1]) for t, _, _, event in queue if event.__class__ is tuple and event[0] == fn]
 
 
 class RequestToken:

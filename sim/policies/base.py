@@ -96,7 +96,7 @@ class Floor(Protocol):
     def now(self) -> float: ...
 
     def call(self, delay: float, value: Any, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` hours from now; the event's ``_value`` is ``value``."""
+        """Call ``fn(value)`` ``delay`` hours from now."""
 
     def z(self, req: Token) -> float:
         """The request's next standard normal variate."""

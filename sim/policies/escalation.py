@@ -76,9 +76,9 @@ class Deadlines:
         self.escalation = escalation
         self.patience = patience
 
-    def alarm(self, ev: Any) -> None:
+    def alarm(self, value: Any) -> None:
         """A request's alarm has gone off (``Floor.arm`` set it): decide what each deadline due asks."""
-        req = ev._value
+        req = value
         if req.state == CLOSED or req.state == HELD:
             return
         floor = self.floor

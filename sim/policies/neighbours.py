@@ -47,8 +47,8 @@ class Neighbours:
         floor.call(agree, req, self._agree)
         floor.call(fixed, req, self._done)
 
-    def _agree(self, ev: Any) -> None:
-        req = ev._value
+    def _agree(self, value: Any) -> None:
+        req = value
         if req.state == CLOSED:
             return
         floor = self.floor
@@ -56,8 +56,8 @@ class Neighbours:
         floor.respond(req, now)
         floor.record(req.id, now, SETTLED, req.post.idx, NEIGHBOURS, -1, req.cat, req.prio, 0)
 
-    def _done(self, ev: Any) -> None:
-        req = ev._value
+    def _done(self, value: Any) -> None:
+        req = value
         if req.state == CLOSED:
             return
         self.floor.close(req, req.post, IN_UNIT_O, NEIGHBOURS, -1)

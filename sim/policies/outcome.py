@@ -69,8 +69,8 @@ class Departments:
         else:
             floor.call(self.referral(floor.z(req)), (req, dept), self._arrive)
 
-    def _arrive(self, ev: Any) -> None:
-        req, post = ev._value
+    def _arrive(self, value: Any) -> None:
+        req, post = value
         if req.state != CLOSED:
             self.floor.enter(req, post)
 
@@ -93,8 +93,8 @@ class Departments:
             req.state = AWAY
             self.floor.call(lead(self.floor.z(req)), (req, post), self._lead_over)
 
-    def _lead_over(self, ev: Any) -> None:
-        req, post = ev._value
+    def _lead_over(self, value: Any) -> None:
+        req, post = value
         if req.state != CLOSED:
             self._outcome(req, post)
 

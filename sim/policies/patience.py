@@ -57,9 +57,9 @@ class _Repeats:
         floor = self.floor
         floor.call(p.repeat_delay(floor.z(req)) if p is not None else REPEAT_UNFIXED_H, req, self.repeat)
 
-    def repeat(self, ev: Any) -> None:
+    def repeat(self, value: Any) -> None:
         """A resident whose request was abandoned, handled late or not fixed raises it again."""
-        old = ev._value
+        old = value
         floor = self.floor
         req = floor.raise_request(old.cat, old.prio, old.origin, old.office, old.community, self.repeat_key(old.key))
         floor.metrics.repeat_requests += req.counted

@@ -86,7 +86,7 @@ class DepartmentalGrids:
         req.state = AWAY
         floor.call(self.params.handoff_delay(floor.z(req)), (req, target), self._arrive)
 
-    def _arrive(self, ev: Any) -> None:
-        req, post = ev._value
+    def _arrive(self, value: Any) -> None:
+        req, post = value
         if req.state != CLOSED:
             self.floor.enter(req, post)

@@ -158,8 +158,8 @@ class Summons:
         floor.record(head.id, now, STARTED, dept.idx, dept.actor, server, head.cat, head.prio, floor.details["whistle"])
         floor.call(self.w.travel(floor.z(head)), (call, dept, server), self._reported)
 
-    def _reported(self, ev: Any) -> None:
-        call, dept, server = ev._value
+    def _reported(self, value: Any) -> None:
+        call, dept, server = value
         floor, w = self.floor, self.w
         now = floor.now
         met = now - call.at <= w.report_within_h
@@ -174,8 +174,8 @@ class Summons:
             joint = sum(w.joint(floor.z(r)) for r in call.reqs)
             floor.call(joint, call, self._done)
 
-    def _done(self, ev: Any) -> None:
-        call: WhistleCall = ev._value
+    def _done(self, value: Any) -> None:
+        call: WhistleCall = value
         floor = self.floor
         now = floor.now
         self.open.discard(call.id)
