@@ -10,14 +10,17 @@ with the same Python and each tree on ``PYTHONPATH`` (and as the working folder)
 
 Each figure is the median of the rounds, as wall seconds and as CPU seconds (all the child's threads; less
 disturbed by other work on a shared machine); a ratio is this checkout's median over the reference's (below
-1 is faster). Both trees must give the same result: the M/M/c figures equal, and the event logs the same
-rows (a SHA-256 over each column's name and values, dictionary columns decoded). A difference is
-reported and the script exits with status 1.
+1 is faster), and the round ratio the median of each round's own ratio. ``--paired`` runs the two trees of
+a round at the same time, one per core, so that both see the same conditions on a machine whose speed
+drifts from minute to minute (each still has a core of its own; the event log's writer thread shares it).
+Both trees must give the same result: the M/M/c figures equal, and the event logs the same rows (a
+SHA-256 over each column's name and values, dictionary columns decoded). A difference is reported and the
+script exits with status 1.
 
 ``--new COMMIT`` measures that commit (extracted the same way) instead of this checkout as it is.
 
 Run: ``.venv/bin/python benchmarks/bench_redesign.py [--ref COMMIT] [--new COMMIT] [--days N] [--rounds N]
-[--quick] [--json]``
+[--paired] [--quick] [--json]``
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +80,7 @@ class Workload:
             "ref_median_cpu_s": m["ref_cpu_s"],
             "new_median_cpu_s": m["new_cpu_s"],
             "cpu_ratio": m["new_cpu_s"] / m["ref_cpu_s"],
+            "round_ratio": statistics.median(n / r for n, r in zip(self.new_s, self.ref_s, strict=True)),
             "best_ratio": min(self.new_s) / min(self.ref_s),
             "best_cpu_ratio": min(self.new_cpu_s) / min(self.ref_cpu_s),
         }
@@ -148,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--new", default=None, help="a commit to measure instead of this checkout as it is")
     parser.add_argument("--days", type=float, default=None, help="days of the district run (default 80; 10 quick)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each running both trees (default 3)")
+    parser.add_argument("--paired", action="store_true", help="run the two trees of a round at the same time")
     parser.add_argument("--quick", action="store_true", help="small sizes: 50,000 M/M/c requests, 10 days")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     opts = parser.parse_args([] if argv is None else argv)
@@ -173,16 +179,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "sim")], check=True)
         figures: dict[str, Any] = {}
         digests: dict[str, tuple[str, int]] = {}
+
+        def both(side: str) -> tuple[dict[str, Any], dict[str, Any]]:
+            tree = trees[side]
+            got = run_in(tree, MMC, str(customers), "1")
+            year = run_in(tree, YEAR, str((tree / SCENARIO).resolve()), str(Path(tmp) / f"{side}.parquet"), str(days))
+            return got, year
+
         for r in range(opts.rounds):
-            for side, tree in trees.items():
-                got = run_in(tree, MMC, str(customers), "1")
+            sides = ["ref", "new"] if r % 2 == 0 or not opts.paired else ["new", "ref"]
+            if opts.paired:
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    done = dict(zip(sides, pool.map(both, sides), strict=True))
+            else:
+                done = {side: both(side) for side in sides}
+            for side in ("ref", "new"):
+                got, year = done[side]
                 mmc.add(side, got)
-                figures.setdefault(side, got["figures"])
-                events = Path(tmp) / f"{side}.parquet"
-                year = run_in(tree, YEAR, str((tree / SCENARIO).resolve()), str(events), str(days))
                 district.add(side, year)
+                figures.setdefault(side, got["figures"])
                 if side not in digests:
-                    digests[side] = log_digest(events)
+                    digests[side] = log_digest(Path(tmp) / f"{side}.parquet")
                 say(f"round {r + 1}/{opts.rounds} {side}: M/M/c {got['s']:.2f} s, district {year['s']:.2f} s")
         mmc.identical = figures["ref"] == figures["new"]
         mmc.evidence = "figures equal" if mmc.identical else f"figures differ: {figures['ref']} vs {figures['new']}"
@@ -197,21 +214,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ref": full,
         "new": new_label,
         "rounds": opts.rounds,
+        "paired": opts.paired,
         "python": sys.version.split()[0],
         "workloads": [w.row() for w in (mmc, district)],
     }
     if opts.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"engine: {result['new']} against {full[:7]}, median of {opts.rounds} alternating rounds")
+        how = "paired (the two at the same time)" if opts.paired else "alternating"
+        print(f"engine: {result['new']} against {full[:7]}, median of {opts.rounds} {how} rounds")
         print(
             f"  {'workload':<44} {'ref s':>7} {'new s':>7} {'new/ref':>7}  {'CPU ref':>7} {'CPU new':>7} {'new/ref':>7}"
+            f"  {'rounds':>6}"
         )
         for w in (mmc, district):
             m = w.medians()
             print(
                 f"  {w.name:<44} {m['ref_median_s']:>7.2f} {m['new_median_s']:>7.2f} {m['ratio']:>7.2f}  "
                 f"{m['ref_median_cpu_s']:>7.2f} {m['new_median_cpu_s']:>7.2f} {m['cpu_ratio']:>7.2f}"
+                f"  {m['round_ratio']:>6.2f}"
             )
         for w in (mmc, district):
             print(f"  {w.name}: {'the same result' if w.identical else 'DIFFERENT RESULTS'} ({w.evidence})")
