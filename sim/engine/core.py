@@ -273,11 +273,11 @@ class Engine:
             else:
                 z = self.z(req)
             took = self.handling[req.cat][post.kind](z)
-        job = Job(post, line, server, now, line.until, took)
+        job = Job(post, line, server, now, line.until, took, req)
         req.job = job
         # booked now, its length known: on duty until the person's shift ends, overtime after it
         self.metrics.work(post.kind, post.track, post.gtype, now, line.until, now + took, took)
-        call(self.env, took, (req, job), self._done)
+        call(self.env, took, job, self._done)
 
     def picked(self, req: RequestToken, post: Post, now: float) -> None:
         self.measure.picked(req, post, now)
@@ -330,8 +330,8 @@ class Engine:
 
     # --- what is done with a request in hand ----------------------------------------------------
 
-    def _done(self, value: Any) -> None:
-        req, job = value
+    def _done(self, job: Job) -> None:
+        req: RequestToken = job.req  # type: ignore[assignment]  # a request's handling, not a hold
         if req.job is not job:
             return  # stopped earlier: the resident gave up
         post = job.post

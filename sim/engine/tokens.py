@@ -198,14 +198,25 @@ class RequestToken:
 
 class Job:
     """One person's work in hand: a request's handling (``took`` hours drawn), or a summoned
-    department's hold on a whistle; ``shift_end`` is when the person's shift ends (after it: overtime)."""
+    department's hold on a whistle (no ``req``); ``shift_end`` is when the person's shift ends (after it:
+    overtime)."""
 
-    __slots__ = ("line", "post", "server", "shift_end", "started", "took")
+    __slots__ = ("line", "post", "req", "server", "shift_end", "started", "took")
 
-    def __init__(self, post: Post, line: Line, server: int, started: float, shift_end: float, took: float) -> None:
+    def __init__(
+        self,
+        post: Post,
+        line: Line,
+        server: int,
+        started: float,
+        shift_end: float,
+        took: float,
+        req: RequestToken | None = None,
+    ) -> None:
         self.post = post
         self.line = line
         self.server = server
         self.started = started
         self.shift_end = shift_end
         self.took = took
+        self.req = req
