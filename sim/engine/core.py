@@ -12,9 +12,9 @@ patience and repeats, arrivals) is a small object of ``sim.policies``, chosen by
 here once, when a replication is built; what is measured is told to observers passed in (the KPIs, the
 event log, a desk watched for scoring); a post a person plays is a ``PlayedPost``.
 
-Requests are small tokens moved by SimPy timeout callbacks rather than one generator process each: a
-simulated year of the whole district moves over a million of them, and the callbacks keep the cost per
-request below that of a bare SimPy queue (see ``benchmarks/bench_engine.py``).
+Requests are small tokens moved by timed calls on SimPy's queue (``tokens.call``, carried out by the
+``Clock``) rather than one generator process each: a simulated year of the whole district moves over a
+million of them (see ``benchmarks/bench_engine.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from sim.engine.tokens import DETAILS, Clock, Job, RequestToken, call
 from sim.engine.watch import DeskWatch
 from sim.eventlog import EventLog
 from sim.metrics import Metrics
-from sim.policies.arrivals import VARIATES
 from sim.policies.base import CLOSED, DEPARTMENT_K, GRID_K, INF, NOTICING, SERVING, WAITING
 from sim.policies.rules import bind
 
@@ -72,8 +71,7 @@ class Engine:
         self.handling = [c.handling for c in net.categories]
         """Per category and post kind, the handling time from a standard normal variate."""
         self.row: Callable[[bytes], None] | None = log.append if log is not None else None
-        """Appends a row packed by ``pack_row`` to the event log (the same method for the whole run), or
-        None without a log."""
+        """Appends a row (``pack_row``) to the event log, the same method all run; None without a log."""
         self.details = {"": 0, **{text: self.detail(text) for text in DETAILS}}
         self.played: PlayedPost | None = None
         self.watching: DeskWatch | None = None
@@ -103,15 +101,7 @@ class Engine:
         return self.log.detail_code(text) if self.log is not None else 0
 
     def z(self, req: RequestToken) -> float:
-        """The request's next standard normal variate (for the next time drawn for it)."""
-        k = req.used
-        req.used = k + 1
-        zs = req.variates
-        if k < len(zs):
-            return zs[k]
-        chunk = len(zs) // VARIATES
-        zs.extend(self.streams.request(req.key, chunk).standard_normal(VARIATES).tolist())
-        return zs[k]
+        return req.next_variate(self.streams)
 
     def raise_request(self, cat: int, prio: int, origin: int, office: int, community: int, key: int) -> RequestToken:
         return self.entry.raise_request(cat, prio, origin, office, community, key)
@@ -483,10 +473,9 @@ class Engine:
     def start(self) -> None:
         """Schedule the first block of arrivals, the scripted incidents and the backlog samples; then
         ``advance`` the clock in steps (a live shift), or let ``run`` do both."""
-        env = self.env
         self.entry.start()
         if self.sample_h:
-            call(env, 0.0, None, self._sample)
+            call(self.env, 0.0, None, self._sample)
 
     def advance(self, until: float) -> None:
         """Simulate on to ``until`` hours (at most the end of the run); events at ``until`` itself

@@ -15,8 +15,11 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event
 
+from sim.policies.arrivals import VARIATES
+
 if TYPE_CHECKING:
     from sim.engine.network import Line, Post
+    from sim.engine.streams import Streams
 
 
 #: Fixed texts of the event log's ``detail`` column.
@@ -194,6 +197,17 @@ class RequestToken:
         self.missed = False
         self.study = False
         self.handoff: Post | None = None
+
+    def next_variate(self, streams: Streams) -> float:
+        """Its next standard normal variate (for the next time drawn for it), more drawn from its own
+        stream (``streams.request``, keyed by ``key``) when those drawn at arrival are used up."""
+        k = self.used
+        self.used = k + 1
+        zs = self.variates
+        if k < len(zs):
+            return zs[k]
+        zs.extend(streams.request(self.key, len(zs) // VARIATES).standard_normal(VARIATES).tolist())
+        return zs[k]
 
 
 class Job:
