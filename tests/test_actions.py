@@ -202,3 +202,24 @@ def test_a_refusal_from_the_command_line_names_the_summons(cli, tmp_path: Path):
     assert result.code == 0 and result.out.strip() == f"ok #1: water's part taken up by {ME}"
     result = cli("queue", "settle", "1", "--as", "water", "--note", "valve shut", "--db", str(path))
     assert result.code == 0 and result.out.strip() == f"ok #1: water's part reported done by {ME}; the summons ends"
+
+
+def test_each_refusal_is_written_once_in_the_code() -> None:
+    """Every message the action table refuses with (each ``return`` of a text in
+    ``sim/policies/actions.py``, known by its longest literal part) is written once in ``sim`` and
+    ``console``: the store, the simulation and the console all take it from the table."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    table = root / "sim" / "policies" / "actions.py"
+    keys: set[str] = set()
+    for node in ast.walk(ast.parse(table.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant | ast.JoinedStr):
+            pieces = node.value.values if isinstance(node.value, ast.JoinedStr) else [node.value]
+            texts = [p.value for p in pieces if isinstance(p, ast.Constant) and isinstance(p.value, str)]
+            if texts and len(key := max(texts, key=len)) >= 20:
+                keys.add(key)
+    assert len(keys) >= 15
+    code = [p.read_text(encoding="utf-8") for d in ("sim", "console") for p in (root / d).rglob("*.py")]
+    counts = {key: sum(text.count(key) for text in code) for key in keys}
+    assert {key: n for key, n in counts.items() if n != 1} == {}

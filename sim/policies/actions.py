@@ -245,8 +245,12 @@ def _jurisdiction(rule: Rule, c: Case) -> str:
     if action == "settle" and c.note is not None and not c.note.strip():
         return "settling needs a note saying how it was settled"
     if action == "escalate" and c.at_level in ("department", "district"):
-        return f"request #{n} is at {c.at}: there is no post above to escalate to"
+        return _nothing_above(c)
     return _targets(rule, c) or _common(rule, c)
+
+
+def _nothing_above(c: Case) -> str:
+    return f"request #{c.number} is at {c.at}: there is no post above to escalate to"
 
 
 def _targets(rule: Rule, c: Case) -> str:
@@ -260,7 +264,7 @@ def _targets(rule: Rule, c: Case) -> str:
         return f"the whistle summons one or more departments (of: {departments})"
     if rule.target == "above":
         if len(targets) != 1:
-            return f"request #{c.number} is at {c.at}: there is no post above to escalate to"
+            return _nothing_above(c)
         if not targets[0].above:
             return f"escalate goes up: '{targets[0].node}' is not above {c.at}"
         if not targets[0].level:

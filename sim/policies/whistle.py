@@ -61,7 +61,8 @@ class WhistleRule(Protocol):
 
 
 class NoWhistle:
-    """No whistle: the street passes every request to its department the ordinary way."""
+    """No whistle: the street passes every request to its department the ordinary way. Nothing calls or
+    starts one: the action table (``sim.policies.actions``) turns a person's whistle down first."""
 
     def __init__(self) -> None:
         self.calls: list[WhistleCall] = []
@@ -70,10 +71,10 @@ class NoWhistle:
         return False
 
     def call(self, req: Token, office: Desk, server: int, now: float, depts: list[int] | None = None) -> None:
-        raise ValueError("the whistle is not in use in this scenario")
+        raise RuntimeError("NoWhistle.call: no whistle is bound in this scenario")
 
     def start(self, call: WhistleCall, dept: Desk, now: float) -> None:
-        raise ValueError("the whistle is not in use in this scenario")
+        raise RuntimeError("NoWhistle.start: no whistle is bound in this scenario")
 
     def finish(self, end: float) -> None:
         return None
